@@ -1,0 +1,95 @@
+"""Companies (tenants) and their services with the dependency graph between them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from calmops import clock
+from calmops.detect.rules import seed_default_rules
+from calmops.store.db import Cursor
+from calmops.vocabulary import ServiceKind
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+class UnknownCompanyError(LookupError):
+    def __init__(self, company: str) -> None:
+        super().__init__(f"unknown company {company!r}")
+        self.company = company
+
+
+@dataclass(frozen=True)
+class Company:
+    company: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Service:
+    company: str
+    service: str
+    kind: ServiceKind
+    customer_facing: bool
+    description: str = ""
+    depends_on: tuple[str, ...] = field(default_factory=tuple)
+
+
+def valid_slug(value: str) -> bool:
+    return bool(SLUG.match(value or ""))
+
+
+def create_company(cur: Cursor, *, company: str, name: str, now: datetime | None = None) -> Company:
+    """Register a tenant and seed its default threshold rules (in the caller's transaction)."""
+    if not valid_slug(company):
+        raise ValueError(f"company must match {SLUG.pattern}, got {company!r}")
+    now = now or clock.now()
+    cur.execute("INSERT INTO companies VALUES (?, ?, ?)", [company, name.strip() or company, now])
+    seed_default_rules(cur, company=company, now=now)
+    return Company(company, name.strip() or company)
+
+
+def list_companies(cur: Cursor) -> list[Company]:
+    return [Company(*r) for r in cur.execute("SELECT company, name FROM companies ORDER BY company").fetchall()]
+
+
+def get_company(cur: Cursor, *, company: str) -> Company:
+    row = cur.execute("SELECT company, name FROM companies WHERE company = ?", [company]).fetchone()
+    if row is None:
+        raise UnknownCompanyError(company)
+    return Company(*row)
+
+
+def add_service(
+    cur: Cursor,
+    *,
+    company: str,
+    service: str,
+    kind: ServiceKind,
+    customer_facing: bool = False,
+    description: str = "",
+    depends_on: tuple[str, ...] = (),
+    now: datetime | None = None,
+) -> Service:
+    """Register a service and its upstream dependencies (in the caller's transaction)."""
+    now = now or clock.now()
+    cur.execute(
+        "INSERT INTO services VALUES (?, ?, ?, ?, ?, ?)",
+        [company, service, ServiceKind(kind).value, customer_facing, description, now],
+    )
+    for upstream in depends_on:
+        cur.execute("INSERT INTO service_dependencies VALUES (?, ?, ?)", [company, service, upstream])
+    return Service(company, service, ServiceKind(kind), customer_facing, description, tuple(depends_on))
+
+
+def list_services(cur: Cursor, *, company: str) -> list[Service]:
+    rows = cur.execute(
+        """SELECT s.service, s.kind, s.customer_facing, s.description,
+                  list(d.depends_on ORDER BY d.depends_on) FILTER (WHERE d.depends_on IS NOT NULL)
+           FROM services s LEFT JOIN service_dependencies d
+             ON d.company = s.company AND d.service = s.service
+           WHERE s.company = ? GROUP BY ALL ORDER BY s.service""",
+        [company],
+    ).fetchall()
+    return [Service(company, r[0], ServiceKind(r[1]), r[2], r[3], tuple(r[4] or ())) for r in rows]

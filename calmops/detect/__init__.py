@@ -1,0 +1,1 @@
+"""Detection: threshold rules turn snapshots into incidents."""

@@ -1,0 +1,1 @@
+"""Health: what services report (probes, pushes, the demo simulation) and their state right now."""

@@ -1,0 +1,256 @@
+"""Health snapshots in, buckets and latest values out.
+
+Layout (notes/performance.md): `snapshots` holds history clustered by series, so a chart query
+reads a few row groups at any retention; fresh rows land in `snapshots_tail` in time order and
+`compact` moves them across, re-clustered, every hour; `latest` keeps the newest value per series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pyarrow as pa
+
+from calmops.store.db import Cursor, unit_of_work
+
+SERIES_KEY = ("company", "service", "metric", "labels")
+SERIES_ORDER = "company, service, metric, labels, ts"
+COLUMNS = "company, service, metric, labels, ts, value"
+SCHEMA = pa.schema(
+    [
+        ("company", pa.string()),
+        ("service", pa.string()),
+        ("metric", pa.string()),
+        ("labels", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("value", pa.float64()),
+    ]
+)
+NICE_BUCKETS_S = (
+    1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    accepted: int
+    duplicates: int
+
+
+def batch(rows: list[tuple[str, str, str, str, datetime, float]]) -> pa.Table:
+    """An Arrow batch from (company, service, metric, labels, ts, value) tuples."""
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in SCHEMA]
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, SCHEMA)], schema=SCHEMA)
+
+
+def _state(cur: Cursor, key: str) -> str | None:
+    row = cur.execute("SELECT value FROM store_state WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def _set_state(cur: Cursor, key: str, value: str) -> None:
+    cur.execute(
+        "INSERT INTO store_state VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+
+
+def _history_end(cur: Cursor) -> datetime | None:
+    """The newest ts in the clustered table; rows after it can only be in the tail."""
+    value = _state(cur, "snapshots_max_ts")
+    return datetime.fromisoformat(value) if value else None
+
+
+def _advance_history_end(cur: Cursor, ts: datetime | None) -> None:
+    if ts is None:
+        return
+    current = _history_end(cur)
+    if current is None or ts > current:
+        _set_state(cur, "snapshots_max_ts", ts.astimezone(UTC).isoformat())
+
+
+def _update_latest(cur: Cursor, source: str) -> None:
+    """Keep `latest` at the newest value per series; older rows never overwrite newer ones."""
+    cur.execute(
+        f"""
+        INSERT INTO latest
+        SELECT company, service, metric, labels, max(ts), arg_max(value, ts)
+        FROM {source} GROUP BY ALL
+        ON CONFLICT DO UPDATE SET ts = excluded.ts, value = excluded.value
+        WHERE excluded.ts > latest.ts
+        """
+    )
+
+
+def append(cur: Cursor, rows: pa.Table) -> WriteResult:
+    """Append snapshots idempotently: a (series, ts) already stored keeps its first value.
+
+    Runs in the caller's transaction. Fresh rows only need checking against the small tail;
+    back-dated ones (older than the clustered history's end) are checked against history too.
+    """
+    incoming = rows.select(list(SCHEMA.names)).cast(SCHEMA)
+    total = incoming.num_rows
+    if total == 0:
+        return WriteResult(0, 0)
+    cur.register("_incoming", incoming)
+    try:
+        history_end = _history_end(cur)
+        backdated = history_end is not None and bool(
+            cur.execute("SELECT count(*) FROM _incoming WHERE ts <= ?", [history_end]).fetchone()[0]
+        )
+        history_check = (
+            """AND NOT EXISTS (SELECT 1 FROM snapshots h WHERE h.company = n.company
+                   AND h.service = n.service AND h.metric = n.metric AND h.labels = n.labels
+                   AND h.ts = n.ts)"""
+            if backdated
+            else ""
+        )
+        cur.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _fresh AS
+            SELECT n.* FROM (
+                SELECT {COLUMNS} FROM _incoming
+                QUALIFY row_number() OVER (PARTITION BY {SERIES_ORDER}) = 1
+            ) n
+            WHERE NOT EXISTS (SELECT 1 FROM snapshots_tail t WHERE t.company = n.company
+                   AND t.service = n.service AND t.metric = n.metric AND t.labels = n.labels
+                   AND t.ts = n.ts)
+            {history_check}
+            """
+        )
+        accepted = cur.execute("SELECT count(*) FROM _fresh").fetchone()[0]
+        cur.execute(f"INSERT INTO snapshots_tail SELECT {COLUMNS} FROM _fresh ORDER BY ts")
+        _update_latest(cur, "_fresh")
+        cur.execute("DROP TABLE _fresh")
+    finally:
+        cur.unregister("_incoming")
+    return WriteResult(accepted, total - accepted)
+
+
+def bulk_load(cur: Cursor, rows: pa.Table) -> int:
+    """Load history straight into the clustered table (the demo builder, backfills).
+
+    The caller hands rows already grouped by series and in ts order within a series, so the
+    table stays clustered without a sort. Runs in the caller's transaction.
+    """
+    incoming = rows.select(list(SCHEMA.names)).cast(SCHEMA)
+    if incoming.num_rows == 0:
+        return 0
+    cur.register("_bulk", incoming)
+    try:
+        cur.execute(f"INSERT INTO snapshots SELECT {COLUMNS} FROM _bulk")
+        _update_latest(cur, "_bulk")
+        newest = cur.execute("SELECT max(ts) FROM _bulk").fetchone()[0]
+    finally:
+        cur.unregister("_bulk")
+    _advance_history_end(cur, newest)
+    if _state(cur, "sorted_through") is None:
+        _set_state(cur, "sorted_through", _floor(newest, 86400).isoformat())
+    return incoming.num_rows
+
+
+def _floor(ts: datetime, step_s: int) -> datetime:
+    epoch = int(ts.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % step_s, UTC)
+
+
+@dataclass(frozen=True)
+class CompactionResult:
+    moved: int
+    days_resorted: int
+
+
+def compact(cur: Cursor, *, now: datetime) -> CompactionResult:
+    """Move the tail's completed hours into history, clustered by series; re-sort whole days.
+
+    Hourly moves append one sorted chunk each; once a day is complete its chunks are rewritten
+    as one block sorted by series, so a week's chart reads about one row group per day.
+    """
+    boundary = _floor(now, 3600)
+    with unit_of_work(cur):
+        newest = cur.execute("SELECT max(ts) FROM snapshots_tail WHERE ts < ?", [boundary]).fetchone()[0]
+        moved = 0
+        if newest is not None:
+            moved = cur.execute(
+                f"INSERT INTO snapshots SELECT {COLUMNS} FROM snapshots_tail WHERE ts < ? ORDER BY {SERIES_ORDER}",
+                [boundary],
+            ).fetchone()[0]
+            cur.execute("DELETE FROM snapshots_tail WHERE ts < ?", [boundary])
+            _advance_history_end(cur, newest)
+            if _state(cur, "sorted_through") is None:
+                oldest = cur.execute("SELECT min(ts) FROM snapshots").fetchone()[0]
+                _set_state(cur, "sorted_through", _floor(oldest, 86400).isoformat())
+    days = 0
+    sorted_through = _state(cur, "sorted_through")
+    if sorted_through is None:
+        return CompactionResult(moved, 0)
+    day = datetime.fromisoformat(sorted_through)
+    while day + timedelta(days=1) <= _floor(boundary, 86400):
+        end = day + timedelta(days=1)
+        with unit_of_work(cur):
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE _day AS SELECT {COLUMNS} FROM snapshots "
+                f"WHERE ts >= ? AND ts < ? ORDER BY {SERIES_ORDER}",
+                [day, end],
+            )
+            cur.execute("DELETE FROM snapshots WHERE ts >= ? AND ts < ?", [day, end])
+            cur.execute(f"INSERT INTO snapshots SELECT {COLUMNS} FROM _day")
+            cur.execute("DROP TABLE _day")
+            _set_state(cur, "sorted_through", end.isoformat())
+        day = end
+        days += 1
+    return CompactionResult(moved, days)
+
+
+def choose_bucket(window: timedelta, *, max_points: int = 2000, min_step_s: int = 60) -> int:
+    """Seconds per bucket: the smallest round step that keeps a trace within ``max_points``."""
+    need = max(window.total_seconds() / max_points, min_step_s)
+    for step in NICE_BUCKETS_S:
+        if step >= need:
+            return step
+    return int(-(-need // 86400) * 86400)
+
+
+def bucketed(
+    cur: Cursor,
+    *,
+    company: str,
+    metric: str,
+    services: list[str],
+    start: datetime,
+    end: datetime,
+    bucket_s: int,
+    labels: str = "",
+) -> pd.DataFrame:
+    """Time buckets (avg, min, max, samples) of one metric for some services, one query.
+
+    Filtering on the series columns lets DuckDB's zone maps skip every row group of other series.
+    """
+    if not services:
+        return pd.DataFrame(columns=["service", "bucket", "avg", "min", "max", "samples"])
+    marks = ", ".join("?" for _ in services)
+    return cur.execute(
+        f"""
+        SELECT service, time_bucket(to_seconds(?::BIGINT), ts) AS bucket,
+               avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS samples
+        FROM health_snapshots
+        WHERE company = ? AND metric = ? AND labels = ? AND service IN ({marks})
+          AND ts >= ? AND ts < ?
+        GROUP BY ALL ORDER BY service, bucket
+        """,
+        [bucket_s, company, metric, labels, *services, start, end],
+    ).df()
+
+
+def latest(cur: Cursor, *, company: str) -> pd.DataFrame:
+    """The newest value of every series of a company (a small table, never a history scan)."""
+    return cur.execute(
+        "SELECT service, metric, labels, ts, value FROM latest WHERE company = ? ORDER BY service, metric, labels",
+        [company],
+    ).df()
+
+
+def newest_ts(cur: Cursor, *, company: str) -> datetime | None:
+    return cur.execute("SELECT max(ts) FROM latest WHERE company = ?", [company]).fetchone()[0]
