@@ -51,7 +51,8 @@ def create_company(cur: Cursor, *, company: str, name: str, now: datetime | None
 
 
 def list_companies(cur: Cursor) -> list[Company]:
-    return [Company(*r) for r in cur.execute("SELECT company, name FROM companies ORDER BY company").fetchall()]
+    rows = cur.execute("SELECT company, name FROM companies ORDER BY company").fetchall()
+    return [Company(*r) for r in rows]
 
 
 def get_company(cur: Cursor, *, company: str) -> Company:

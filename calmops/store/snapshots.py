@@ -42,7 +42,8 @@ class WriteResult:
 def batch(rows: list[tuple[str, str, str, str, datetime, float]]) -> pa.Table:
     """An Arrow batch from (company, service, metric, labels, ts, value) tuples."""
     cols = list(zip(*rows, strict=True)) if rows else [[] for _ in SCHEMA]
-    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, SCHEMA)], schema=SCHEMA)
+    arrays = [pa.array(c, type=f.type) for c, f in zip(cols, SCHEMA, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
 def _state(cur: Cursor, key: str) -> str | None:
@@ -174,7 +175,8 @@ def compact(cur: Cursor, *, now: datetime) -> CompactionResult:
         moved = 0
         if newest is not None:
             moved = cur.execute(
-                f"INSERT INTO snapshots SELECT {COLUMNS} FROM snapshots_tail WHERE ts < ? ORDER BY {SERIES_ORDER}",
+                f"INSERT INTO snapshots SELECT {COLUMNS} FROM snapshots_tail "
+                f"WHERE ts < ? ORDER BY {SERIES_ORDER}",
                 [boundary],
             ).fetchone()[0]
             cur.execute("DELETE FROM snapshots_tail WHERE ts < ?", [boundary])
@@ -247,7 +249,8 @@ def bucketed(
 def latest(cur: Cursor, *, company: str) -> pd.DataFrame:
     """The newest value of every series of a company (a small table, never a history scan)."""
     return cur.execute(
-        "SELECT service, metric, labels, ts, value FROM latest WHERE company = ? ORDER BY service, metric, labels",
+        "SELECT service, metric, labels, ts, value FROM latest WHERE company = ? "
+        "ORDER BY service, metric, labels",
         [company],
     ).df()
 
