@@ -8,7 +8,7 @@ from datetime import datetime
 
 from calmops import clock
 from calmops.detect.rules import seed_default_rules
-from calmops.store.db import Cursor
+from calmops.store.db import Cursor, first
 from calmops.vocabulary import ServiceKind
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -56,7 +56,7 @@ def list_companies(cur: Cursor) -> list[Company]:
 
 
 def get_company(cur: Cursor, *, company: str) -> Company:
-    row = cur.execute("SELECT company, name FROM companies WHERE company = ?", [company]).fetchone()
+    row = first(cur, "SELECT company, name FROM companies WHERE company = ?", [company])
     if row is None:
         raise UnknownCompanyError(company)
     return Company(*row)

@@ -104,7 +104,7 @@ def company_health(
     stale = newest is None or now - newest > stale_after or (collector is not None and not collector.running)
     open_incidents = cur.execute(
         "SELECT count(*) FROM incidents WHERE company = ? AND status <> 'resolved'", [company]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     status = company_status([s.status for s in services], stale=stale)
     return CompanyHealth(
         company=company,

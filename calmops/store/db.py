@@ -19,6 +19,19 @@ from calmops.store import migrations
 Cursor = duckdb.DuckDBPyConnection
 
 
+def first(cur: Cursor, sql: str, params: list | None = None) -> tuple | None:
+    """The first row or None, fetching the whole result: DuckDB 2.0 streams results, and a
+    half-read one blocks register/unregister on that cursor."""
+    rows = cur.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def scalar(cur: Cursor, sql: str, params: list | None = None):
+    """The first column of the first row, or None."""
+    row = first(cur, sql, params)
+    return row[0] if row else None
+
+
 class StoreLockedError(RuntimeError):
     """Another process holds the database file (DuckDB allows one writer per file)."""
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pyarrow as pa
 
-from calmops.store.db import Cursor, unit_of_work
+from calmops.store.db import Cursor, first, unit_of_work
 
 SERIES_KEY = ("company", "service", "metric", "labels")
 SERIES_ORDER = "company, service, metric, labels, ts"
@@ -47,7 +47,7 @@ def batch(rows: list[tuple[str, str, str, str, datetime, float]]) -> pa.Table:
 
 
 def _state(cur: Cursor, key: str) -> str | None:
-    row = cur.execute("SELECT value FROM store_state WHERE key = ?", [key]).fetchone()
+    row = first(cur, "SELECT value FROM store_state WHERE key = ?", [key])
     return row[0] if row else None
 
 
@@ -99,7 +99,7 @@ def append(cur: Cursor, rows: pa.Table) -> WriteResult:
     try:
         history_end = _history_end(cur)
         backdated = history_end is not None and bool(
-            cur.execute("SELECT count(*) FROM _incoming WHERE ts <= ?", [history_end]).fetchone()[0]
+            cur.execute("SELECT count(*) FROM _incoming WHERE ts <= ?", [history_end]).fetchall()[0][0]
         )
         history_check = (
             """AND NOT EXISTS (SELECT 1 FROM snapshots h WHERE h.company = n.company
@@ -121,7 +121,7 @@ def append(cur: Cursor, rows: pa.Table) -> WriteResult:
             {history_check}
             """
         )
-        accepted = cur.execute("SELECT count(*) FROM _fresh").fetchone()[0]
+        accepted = cur.execute("SELECT count(*) FROM _fresh").fetchall()[0][0]
         cur.execute(f"INSERT INTO snapshots_tail SELECT {COLUMNS} FROM _fresh ORDER BY ts")
         _update_latest(cur, "_fresh")
         cur.execute("DROP TABLE _fresh")
@@ -143,7 +143,7 @@ def bulk_load(cur: Cursor, rows: pa.Table) -> int:
     try:
         cur.execute(f"INSERT INTO snapshots SELECT {COLUMNS} FROM _bulk")
         _update_latest(cur, "_bulk")
-        newest = cur.execute("SELECT max(ts) FROM _bulk").fetchone()[0]
+        newest = cur.execute("SELECT max(ts) FROM _bulk").fetchall()[0][0]
     finally:
         cur.unregister("_bulk")
     _advance_history_end(cur, newest)
@@ -171,18 +171,18 @@ def compact(cur: Cursor, *, now: datetime) -> CompactionResult:
     """
     boundary = _floor(now, 3600)
     with unit_of_work(cur):
-        newest = cur.execute("SELECT max(ts) FROM snapshots_tail WHERE ts < ?", [boundary]).fetchone()[0]
+        newest = cur.execute("SELECT max(ts) FROM snapshots_tail WHERE ts < ?", [boundary]).fetchall()[0][0]
         moved = 0
         if newest is not None:
             moved = cur.execute(
                 f"INSERT INTO snapshots SELECT {COLUMNS} FROM snapshots_tail "
                 f"WHERE ts < ? ORDER BY {SERIES_ORDER}",
                 [boundary],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             cur.execute("DELETE FROM snapshots_tail WHERE ts < ?", [boundary])
             _advance_history_end(cur, newest)
             if _state(cur, "sorted_through") is None:
-                oldest = cur.execute("SELECT min(ts) FROM snapshots").fetchone()[0]
+                oldest = cur.execute("SELECT min(ts) FROM snapshots").fetchall()[0][0]
                 _set_state(cur, "sorted_through", _floor(oldest, 86400).isoformat())
     days = 0
     sorted_through = _state(cur, "sorted_through")
@@ -256,4 +256,4 @@ def latest(cur: Cursor, *, company: str) -> pd.DataFrame:
 
 
 def newest_ts(cur: Cursor, *, company: str) -> datetime | None:
-    return cur.execute("SELECT max(ts) FROM latest WHERE company = ?", [company]).fetchone()[0]
+    return cur.execute("SELECT max(ts) FROM latest WHERE company = ?", [company]).fetchall()[0][0]

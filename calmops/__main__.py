@@ -1,0 +1,3 @@
+from calmops.cli import main
+
+raise SystemExit(main())

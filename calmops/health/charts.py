@@ -1,0 +1,275 @@
+"""What the Health page charts: time windows, bucketed series, thresholds and change events.
+
+Charts never read raw history: every trace is SQL time buckets sized so one window holds at most
+``MAX_POINTS`` of them (about one per pixel column), so a fortnight charts as fast as an hour.
+Nothing here imports Streamlit; the page asks, ``calmops.ui.charts`` draws.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from calmops.detect.rules import Rule
+from calmops.health.models import ServiceHealth
+from calmops.store import snapshots
+from calmops.store.db import Cursor
+from calmops.vocabulary import CANONICAL_METRICS, HealthStatus, Severity
+
+MAX_POINTS = 2000
+CUSTOM = "custom"
+WINDOWS: dict[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "14d": timedelta(days=14),
+}
+WINDOW_LABELS: dict[str, str] = {
+    "1h": "1 h",
+    "6h": "6 h",
+    "24h": "24 h",
+    "7d": "7 d",
+    "14d": "14 d",
+    CUSTOM: "Custom",
+}
+DEFAULT_WINDOW = "6h"
+# time_bucket's default origin for sub-month widths: buckets start on multiples of the width from it.
+BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
+EVENT_KINDS = ("deploy", "config_change")
+
+
+class WindowError(ValueError):
+    """A custom range the operator typed that cannot be charted (end before start, …)."""
+
+
+@dataclass(frozen=True)
+class ChartWindow:
+    """A chart's time range and bucket width; ``live`` windows end now and refresh themselves."""
+
+    start: datetime
+    end: datetime
+    bucket_s: int
+    live: bool
+    label: str
+
+    @property
+    def span(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def points(self) -> int:
+        """Buckets the window can hold: the most points one trace can have."""
+        return math.ceil(self.span.total_seconds() / self.bucket_s)
+
+
+def _align_up(ts: datetime, step_s: int) -> datetime:
+    """The first bucket boundary at or after ``ts``, so no partial bucket leads the chart."""
+    offset = (ts - BUCKET_ORIGIN).total_seconds()
+    return BUCKET_ORIGIN + timedelta(seconds=math.ceil(offset / step_s) * step_s)
+
+
+def window(
+    choice: str,
+    *,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    max_points: int = MAX_POINTS,
+    min_step_s: int = 60,
+) -> ChartWindow:
+    """A window choice (``1h`` … ``14d``, or ``custom`` with ``start``/``end``) as a chart range.
+
+    Preset windows end at ``now`` (live); a custom range is fixed. The start is aligned up to a
+    bucket boundary so every bucket on the chart is whole and the count stays ≤ ``max_points``.
+    """
+    if choice == CUSTOM:
+        if start is None or end is None:
+            raise WindowError("a custom range needs a start and an end")
+        if start.tzinfo is None or end.tzinfo is None:
+            raise WindowError("custom range times need a time zone")
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        if end <= start:
+            raise WindowError("the end of the range must be after its start")
+        end = min(end, now)
+        if end <= start:
+            raise WindowError("the range lies in the future")
+        live = False
+        label = "custom range"
+    else:
+        if choice not in WINDOWS:
+            raise WindowError(f"unknown window {choice!r}")
+        end = now.astimezone(UTC)
+        start = end - WINDOWS[choice]
+        live = True
+        label = f"last {WINDOW_LABELS[choice]}"
+    bucket_s = snapshots.choose_bucket(end - start, max_points=max_points, min_step_s=min_step_s)
+    return ChartWindow(_align_up(start, bucket_s), end, bucket_s, live, label)
+
+
+def metric_series(
+    cur: Cursor, *, company: str, metric: str, services: list[str], win: ChartWindow
+) -> pd.DataFrame:
+    """One metric's buckets (service, bucket, avg, min, max, samples) for the chosen services.
+
+    ``bucket`` is aware UTC. A missing stretch (no bucket for longer than two bucket widths) gets
+    a blank row, so the line breaks there instead of drawing a confident straight line across an
+    outage in the data.
+    """
+    frame = snapshots.bucketed(
+        cur,
+        company=company,
+        metric=metric,
+        services=services,
+        start=win.start,
+        end=win.end,
+        bucket_s=win.bucket_s,
+    )
+    if frame.empty:
+        return frame
+    frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
+    return with_gaps(frame, bucket_s=win.bucket_s)
+
+
+def with_gaps(frame: pd.DataFrame, *, bucket_s: int) -> pd.DataFrame:
+    """Insert one blank row into every gap longer than two buckets, per service."""
+    gap = pd.Timedelta(seconds=2 * bucket_s)
+    parts = []
+    for service, part in frame.groupby("service", sort=False):
+        part = part.sort_values("bucket")
+        jumps = part["bucket"].diff() > gap
+        if jumps.any():
+            blanks = pd.DataFrame(
+                {
+                    "service": service,
+                    "bucket": part.loc[jumps, "bucket"] - pd.Timedelta(seconds=bucket_s),
+                }
+            )
+            part = pd.concat([part, blanks], ignore_index=True).sort_values("bucket")
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """A deploy or config change, marked on the charts."""
+
+    id: int
+    service: str
+    kind: str
+    ts: datetime
+    description: str
+    version: str | None
+
+
+def change_events(
+    cur: Cursor,
+    *,
+    company: str,
+    start: datetime,
+    end: datetime,
+    services: list[str] | None = None,
+    kinds: tuple[str, ...] = EVENT_KINDS,
+    limit: int = 200,
+) -> list[ChangeEvent]:
+    """Deploys and config changes of ``company`` in [start, end), oldest first, at most ``limit``."""
+    params: list[object] = [company, start, end, *kinds]
+    marks = ", ".join("?" for _ in kinds)
+    service_filter = ""
+    if services is not None:
+        if not services:
+            return []
+        service_filter = f"AND service IN ({', '.join('?' for _ in services)})"
+        params.extend(services)
+    rows = cur.execute(
+        f"""SELECT id, service, kind, ts, description, version FROM (
+                SELECT * FROM events
+                WHERE company = ? AND ts >= ? AND ts < ? AND kind IN ({marks}) {service_filter}
+                ORDER BY ts DESC LIMIT {int(limit)}
+            ) ORDER BY ts, id""",
+        params,
+    ).fetchall()
+    return [ChangeEvent(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A line on a chart: where a rule of some severity starts to breach."""
+
+    value: float
+    comparison: str
+    severity: Severity
+
+
+def thresholds(rules: list[Rule], *, metric: str, services: list[str]) -> list[Threshold]:
+    """The distinct thresholds of enabled rules on ``metric`` that apply to any chosen service."""
+    seen: dict[tuple[float, str], Threshold] = {}
+    for rule in rules:
+        if rule.metric != metric or not rule.enabled:
+            continue
+        if services and not any(rule.applies_to(s) for s in services):
+            continue
+        key = (rule.threshold, rule.comparison)
+        current = seen.get(key)
+        if current is None or rule.severity.rank > current.severity.rank:
+            seen[key] = Threshold(rule.threshold, rule.comparison, rule.severity)
+    return sorted(seen.values(), key=lambda t: t.severity.rank)
+
+
+PROBLEM_ORDER = {HealthStatus.DOWN: 0, HealthStatus.DEGRADED: 1, HealthStatus.UNKNOWN: 2, HealthStatus.OK: 3}
+
+
+def problems_first(services: list[ServiceHealth]) -> list[ServiceHealth]:
+    """Down, then degraded, then unknown, then ok; customer-facing first within each."""
+    return sorted(services, key=lambda s: (PROBLEM_ORDER[s.status], not s.customer_facing, s.service))
+
+
+def default_services(services: list[ServiceHealth], *, limit: int = 4) -> list[str]:
+    """What to chart before the operator chooses: the services with problems, else a few important ones."""
+    ordered = problems_first(services)
+    troubled = [s.service for s in ordered if s.status != HealthStatus.OK]
+    return (troubled or [s.service for s in ordered])[:limit]
+
+
+# Metrics that say most about a service at a glance, in the order an operator reads them.
+KEY_METRICS = (
+    "error_rate",
+    "latency_p95_ms",
+    "queue_depth",
+    "db_connections_pct",
+    "cpu_pct",
+    "memory_pct",
+    "disk_pct",
+    "request_rate",
+    "up",
+    "probe_latency_ms",
+)
+
+
+def _metric_order(metric: str) -> tuple[int, str]:
+    if metric in KEY_METRICS:
+        return (KEY_METRICS.index(metric), metric)
+    if metric in CANONICAL_METRICS:
+        return (len(KEY_METRICS), metric)
+    return (len(KEY_METRICS) + 1, metric)
+
+
+def chartable_metrics(services: list[ServiceHealth], chosen: list[str]) -> list[str]:
+    """Metrics the chosen services report, most telling first."""
+    names = {m for s in services if s.service in chosen for m in s.metrics}
+    return sorted(names, key=_metric_order)
+
+
+def default_metrics(services: list[ServiceHealth], chosen: list[str], *, limit: int = 4) -> list[str]:
+    """Breached metrics of the chosen services first, then the key ones they report."""
+    available = chartable_metrics(services, chosen)
+    breached = [
+        m
+        for m in available
+        if any(s.service in chosen and m in s.metrics and s.metrics[m].breached for s in services)
+    ]
+    rest = [m for m in available if m not in breached and m != "probe_latency_ms"]
+    return (breached + rest)[:limit]

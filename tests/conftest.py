@@ -1,0 +1,31 @@
+"""Fixtures shared by every test layer: a temporary store, never the real one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from calmops import clock
+from calmops.store import Database, close_db
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test gets its own CALMOPS_DB and the wall clock; nothing leaks into the next test."""
+    monkeypatch.setenv("CALMOPS_DB", str(tmp_path / "calmops.duckdb"))
+    monkeypatch.setenv("CALMOPS_DEMO", "0")
+    yield
+    close_db()
+    clock.reset()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """An empty, migrated store in a temporary file."""
+    database = Database(tmp_path / "store.duckdb")
+    yield database
+    database.close()
