@@ -29,3 +29,18 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(tmp_path / "store.duckdb")
     yield database
     database.close()
+
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory):
+    """One real server per test session, over a small demo world built by the CLI."""
+    from tests.servers import build_demo, running_server
+
+    folder = tmp_path_factory.mktemp("server")
+    db_path = folder / "calmops.duckdb"
+    build_demo(db_path, days=2)
+    with running_server(db_path, ARTIFACTS / "server.log") as server:
+        yield server
