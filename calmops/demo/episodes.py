@@ -60,17 +60,17 @@ class PatternPlan:
     """Where a pattern strikes by default and how long a history episode of it lasts (seconds)."""
 
     service: str
-    fits: Callable[[str, ServiceKind, tuple[str, ...]], bool]  # fallback root when ``service`` is absent
+    fits: Callable[[ServiceKind, tuple[str, ...]], bool]  # picks a fallback when ``service`` is absent
     duration: tuple[int, int]
     min_duration: int
 
 
-def _has(metric: str) -> Callable[[str, ServiceKind, tuple[str, ...]], bool]:
-    return lambda _name, _kind, metrics: metric in metrics
+def _has(metric: str) -> Callable[[ServiceKind, tuple[str, ...]], bool]:
+    return lambda _kind, metrics: metric in metrics
 
 
-def _kind(*kinds: ServiceKind) -> Callable[[str, ServiceKind, tuple[str, ...]], bool]:
-    return lambda _name, kind, _metrics: kind in kinds
+def _kind(*kinds: ServiceKind) -> Callable[[ServiceKind, tuple[str, ...]], bool]:
+    return lambda kind, _metrics: kind in kinds
 
 
 PLANS: dict[Pattern, PatternPlan] = {
@@ -132,7 +132,7 @@ def root_service(company: CompanyWorld, pattern: Pattern) -> str | None:
     plan = PLANS[pattern]
     if company.service(plan.service) is not None:
         return plan.service
-    return next((s.name for s in company.services if plan.fits(s.name, s.kind, s.metrics)), None)
+    return next((s.name for s in company.services if plan.fits(s.kind, s.metrics)), None)
 
 
 # ---------------------------------------------------------------- shapes

@@ -1,8 +1,8 @@
 """Build the demo world's history into a store: tenants, services, events, episodes, snapshots.
 
-History is generated per service with numpy and bulk-loaded in series order, one transaction per
-service, so ``snapshots`` comes out clustered without a sort and memory stays bounded at 100M+
-rows. Same seed and ``now`` → byte-identical rows.
+History is generated per service with numpy and bulk-loaded in series order, a few services per
+transaction (about ``CHUNK_ROWS`` rows), so ``snapshots`` comes out clustered without a sort and
+memory stays bounded at 100M+ rows. Same seed and ``now`` → byte-identical rows.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from calmops.demo.events import (
     scheduled_config_changes,
     scheduled_deploys,
 )
+from calmops.demo.model import load
 from calmops.demo.records import at, insert_episodes, insert_events, save_params
 from calmops.demo.samples import quiet_windows, series_table, service_values
 from calmops.demo.world import CompanyWorld, ServiceSpec, World, define_world
@@ -157,9 +158,12 @@ def build_world(
     rows = 0
     for company in sorted(world.companies, key=lambda c: c.slug):
         episodes = plans[company.slug]
+        traffic = load(company.profile, t)  # the same for every series of the tenant
         for chunk in chunks(sorted(company.services, key=lambda s: s.name), len(t)):
             tables = [
-                series_table(company.slug, s.name, t, service_values(company, s, t, episodes, seed))
+                series_table(
+                    company.slug, s.name, t, service_values(company, s, t, episodes, seed, traffic=traffic)
+                )
                 for s in chunk
             ]
             with unit_of_work(cur):

@@ -20,11 +20,11 @@ import pyarrow as pa
 
 from calmops import clock
 from calmops.companies import list_services
-from calmops.demo.episodes import AFTERMATH_S, EFFECTS, SIGNATURES, Episode, describe
+from calmops.demo.episodes import EFFECTS, SIGNATURES, Episode, describe
 from calmops.demo.events import ROLE_BAD, ROLE_ROLLBACK, DemoEvent
 from calmops.demo.generate import chunks, company_events
 from calmops.demo.records import insert_episodes, insert_events, load_episodes, load_params, load_versions
-from calmops.demo.samples import series_table, service_values
+from calmops.demo.samples import LOOKBACK_S, series_table, service_values
 from calmops.demo.world import CompanyWorld, ServiceSpec, company_profile, define_world, metrics_for
 from calmops.health.models import CollectorState
 from calmops.store import Database, unit_of_work
@@ -198,7 +198,7 @@ class Simulation:
         written = 0
         with unit_of_work(cur):
             for company in world.companies:
-                episodes = load_episodes(cur, company.slug, since=at - timedelta(seconds=AFTERMATH_S))
+                episodes = load_episodes(cur, company.slug, since=at - timedelta(seconds=LOOKBACK_S))
                 newest = _newest(cur, company.slug)
                 if newest is not None:
                     _write_events(cur, company, world.seed, _seconds(newest) + 1, int(t[0]) + 1, episodes)
@@ -225,7 +225,7 @@ class Simulation:
                 if first > end:
                     continue
                 t = np.arange(first, end + 1, step, dtype=np.int64)
-                since = datetime.fromtimestamp(first - AFTERMATH_S, UTC)
+                since = datetime.fromtimestamp(first - LOOKBACK_S, UTC)
                 episodes = load_episodes(cur, company.slug, since=since)
                 with unit_of_work(cur):
                     _write_events(cur, company, world.seed, _seconds(newest) + 1, end + 1, episodes)

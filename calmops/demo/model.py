@@ -45,9 +45,9 @@ class ServiceModel:
 MODELS: dict[str, ServiceModel] = {
     "web": ServiceModel(220, 0.003, 210, 0.6, (10, 35), (38, 12), 14, deploys_per_day=0.5),
     "api": ServiceModel(900, 0.002, 130, 0.7, (12, 40), (42, 14), 9, deploys_per_day=0.7),
-    "dispatch-worker": ServiceModel(120, 0.002, 300, 0.5, (10, 38), (40, 12), 10, 350, deploys_per_day=0.3),
+    "dispatch-worker": ServiceModel(120, 0.002, 260, 0.5, (10, 38), (40, 12), 10, 350, deploys_per_day=0.3),
     "tracking-ingest": ServiceModel(1500, 0.001, 85, 0.5, (14, 35), (44, 10), 8, 500, deploys_per_day=0.3),
-    "carrier-gateway": ServiceModel(80, 0.004, 380, 0.3, (6, 18), (30, 8), 60, deploys_per_day=0.1),
+    "carrier-gateway": ServiceModel(80, 0.003, 320, 0.3, (6, 18), (30, 8), 60, deploys_per_day=0.1),
     "billing": ServiceModel(15, 0.002, 240, 0.4, (5, 20), (35, 8), 10, 40, 2.0, 900, 0.2),
     "postgres": ServiceModel(2500, 0.0005, 9, 0.8, (15, 42), (62, 10), 4),
     "redis": ServiceModel(9000, 0.0002, 1.4, 0.4, (6, 22), (48, 18), 2),
@@ -155,11 +155,19 @@ def _disk_base(profile: CompanyProfile) -> float:
 
 
 def baseline(
-    profile: CompanyProfile, service: ServiceSpec, metric: str, t: np.ndarray, seed: int
+    profile: CompanyProfile,
+    service: ServiceSpec,
+    metric: str,
+    t: np.ndarray,
+    seed: int,
+    traffic: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The healthy value of one series at every time in ``t`` (epoch seconds), unrounded."""
+    """The healthy value of one series at every time in ``t`` (epoch seconds), unrounded.
+
+    ``traffic`` is ``load(profile, t)`` when the caller already has it (it is the same for every series).
+    """
     m = model_for(service)
-    lo = load(profile, t)
+    lo = load(profile, t) if traffic is None else traffic
     noise = series_noise(seed, profile.slug, service.name, metric, t)
     drift, jitter = noise.drift, noise.jitter
     if metric == "up":

@@ -12,14 +12,17 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from calmops.demo.episodes import Episode, apply_episodes
-from calmops.demo.events import scheduled_deploys
-from calmops.demo.model import RESTART_MEMORY_S, apply_deploys, baseline, finish
+from calmops.demo.episodes import AFTERMATH_S, Episode, apply_episodes
+from calmops.demo.events import QUIET_MARGIN_S, scheduled_deploys
+from calmops.demo.model import RESTART_MEMORY_S, apply_deploys, baseline, finish, load
 from calmops.demo.world import CompanyWorld, ServiceSpec
 from calmops.store.snapshots import SCHEMA
 from calmops.vocabulary import Pattern
 
 TS_TYPE = pa.timestamp("us", tz="UTC")
+# Episodes that ended this long before a time can no longer change its values: their aftermath,
+# the quiet margin that kept deploys away, and a deploy's memory dip all lie behind it.
+LOOKBACK_S = AFTERMATH_S + QUIET_MARGIN_S + RESTART_MEMORY_S
 
 
 def quiet_windows(episodes: Sequence[Episode]) -> list[tuple[int, int]]:
@@ -50,11 +53,16 @@ def service_values(
     episodes: Sequence[Episode],
     seed: int,
     metrics: Sequence[str] | None = None,
+    traffic: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Stored values of ``service``'s metrics at epoch seconds ``t`` (ascending); NaN = no sample."""
+    """Stored values of ``service``'s metrics at epoch seconds ``t`` (ascending); NaN = no sample.
+
+    ``traffic``: the tenant's ``load`` at ``t``, when the caller computes it once for many services.
+    """
     profile = company.profile
     names = tuple(metrics if metrics is not None else service.metrics)
-    values = {m: baseline(profile, service, m, t, seed) for m in names}
+    traffic = load(profile, t) if traffic is None else traffic
+    values = {m: baseline(profile, service, m, t, seed, traffic) for m in names}
     deploys = deploy_times(
         company, service.name, seed, int(t[0]) - RESTART_MEMORY_S, int(t[-1]) + 1, episodes
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,14 +21,25 @@ from calmops.demo.samples import service_values
 from calmops.store import Database
 from calmops.store.db import Cursor
 
-T0 = datetime(2026, 11, 26, 22, 3, tzinfo=UTC)
+T0 = datetime(2026, 11, 26, 22, 5, tzinfo=UTC)
+STEP = 300  # a coarse history keeps these tests quick
 SERIES = 122  # two tenants of 8 services
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small world per module; every test gets its own copy of the file."""
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    database = Database(path)
+    build_world(database.cursor(), days=1, companies=2, step_s=STEP, now=T0)
+    database.close()
+    return path
+
+
 @pytest.fixture
-def db(tmp_path) -> Iterator[Database]:
+def db(built: Path, tmp_path: Path) -> Iterator[Database]:
+    shutil.copyfile(built, tmp_path / "demo.duckdb")
     database = Database(tmp_path / "demo.duckdb")
-    build_world(database.cursor(), days=1, companies=2, now=T0)
     yield database
     database.close()
 
@@ -74,15 +87,15 @@ def test_a_round_continues_every_series_with_the_history_model(db: Database) -> 
 def test_backfill_fills_the_gap_at_the_history_step_and_at_most_three_days(db: Database) -> None:
     sim = Simulation(db, interval_s=30)
     cur = db.cursor()
-    assert sim.backfill(T0 + timedelta(hours=2, seconds=20)) == SERIES * 120
+    assert sim.backfill(T0 + timedelta(hours=2, seconds=20)) == SERIES * 24
     per_series = _count(
         cur,
         "SELECT count(*) FROM health_snapshots WHERE company = 'bluebird-logistics' AND service = 'web' "
         "AND metric = 'latency_p95_ms' AND ts > ? AND ts <= ?",
         [T0, T0 + timedelta(hours=2)],
     )
-    assert per_series == 120
-    at = T0 + timedelta(hours=1, minutes=7)
+    assert per_series == 24
+    at = T0 + timedelta(hours=1, minutes=10)
     assert _stored(cur, "bluebird-logistics", "web", "latency_p95_ms", at) == _expected(
         cur, "bluebird-logistics", "web", "latency_p95_ms", at
     )
@@ -156,7 +169,7 @@ def test_the_thread_backfills_compacts_writes_rounds_and_stops(db: Database) -> 
         "AND metric = 'cpu_pct' AND ts > ? AND ts <= ?",
         [T0, now],
     )
-    assert gap >= 120  # backfilled at the step, plus the early round
+    assert gap == 24 + 1  # backfilled at the step, plus the early round
     rows = _count(cur, "SELECT count(*) FROM health_snapshots")
     clock.advance(timedelta(seconds=30))
     time.sleep(0.2)
@@ -198,10 +211,10 @@ def test_live_scenarios_start_play_and_stop(db: Database) -> None:
         sim.start_scenario("service_down", "no-such-company", "api")
 
 
-def test_the_live_world_keeps_the_shape_the_store_was_built_with(tmp_path) -> None:
+def test_the_live_world_keeps_the_shape_the_store_was_built_with(tmp_path: Path) -> None:
     database = Database(tmp_path / "wide.duckdb")
     try:
-        summary = build_world(database.cursor(), days=0.25, companies=4, services=10, step_s=300, now=T0)
+        summary = build_world(database.cursor(), days=0.1, companies=4, services=10, step_s=STEP, now=T0)
         world = load_world(database.cursor(), seed=7)
         assert len(world.companies) == 4 and world.step_s == 300
         assert {len(c.services) for c in world.companies} == {10}

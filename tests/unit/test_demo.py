@@ -125,7 +125,7 @@ def test_same_seed_and_now_give_identical_data(tmp_path, cur: Cursor) -> None:
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
         db = Database(tmp_path / f"{name}.duckdb")
         try:
-            build_world(db.cursor(), days=1, companies=2, seed=seed, now=NOW)
+            build_world(db.cursor(), days=1, companies=2, step_s=300, seed=seed, now=NOW)
             fingerprints.append(_fingerprint(db.cursor()))
         finally:
             db.close()
