@@ -85,7 +85,7 @@ def scheduled_deploys(
 def scheduled_config_changes(
     company: CompanyWorld, seed: int, t0: int, t1: int, quiet: list[tuple[int, int]]
 ) -> list[DemoEvent]:
-    """About one config change a week per tenant, on a weekday afternoon."""
+    """A config change on about two weekdays in five per tenant, in office hours."""
     present = [s for s in CONFIG_CHANGES if company.service(s) is not None]
     if not present or t1 <= t0:
         return []
@@ -96,7 +96,7 @@ def scheduled_config_changes(
     )
     events = []
     for day, (chance, hour, which, what) in zip(days.tolist(), u.tolist(), strict=True):
-        if (day + 3) % 7 >= 5 or chance >= 0.18:
+        if (day + 3) % 7 >= 5 or chance >= 0.4:
             continue
         ts = int(day * DAY_S - offset + (10 + 6 * hour) * 3600)
         if not (t0 <= ts < t1) or not _quiet(np.array([ts]), quiet)[0]:

@@ -69,12 +69,13 @@ def load_world(cur: Cursor, *, seed: int) -> LiveWorld:
         series.setdefault((company, service), []).append(metric)
     companies = []
     for slug in sorted(s for s in demo if s in stored):
-        services = tuple(
-            ServiceSpec(s.service, s.kind, s.customer_facing, s.description, s.depends_on, metrics)
-            for s in list_services(cur, company=slug)
-            for metrics in [tuple(series.get((slug, s.service)) or metrics_for(s.kind))]
-        )
-        companies.append(CompanyWorld(company_profile(slug, stored[slug]), services))
+        services = []
+        for s in list_services(cur, company=slug):
+            metrics = tuple(series.get((slug, s.service)) or metrics_for(s.kind))  # as stored, if any
+            services.append(
+                ServiceSpec(s.service, s.kind, s.customer_facing, s.description, s.depends_on, metrics)
+            )
+        companies.append(CompanyWorld(company_profile(slug, stored[slug]), tuple(services)))
     return LiveWorld(tuple(companies), seed, int(params.get("step_s", 60)))
 
 
