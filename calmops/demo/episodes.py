@@ -50,9 +50,9 @@ class Episode:
         key = stable_hash(seed, self.company, self.service, self.pattern.value, self.start_s)
         return uniform(key, np.arange(8, dtype=np.int64))
 
-    def wiggle(self, seed: int, t: np.ndarray) -> np.ndarray:
-        """Jitter in [-1, 1] for values an episode sets outright."""
-        return white(stable_hash(seed, self.company, self.service, self.pattern.value, "wiggle"), t)
+    def wiggle(self, seed: int, t: np.ndarray, salt: str = "") -> np.ndarray:
+        """Jitter in [-1, 1] for values an episode sets or shifts (``salt``: another series)."""
+        return white(stable_hash(seed, self.company, self.service, self.pattern.value, "wiggle", salt), t)
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,11 @@ def _db_saturation(ep: Episode, x: Target, v: Values) -> None:
         _scale(v, "latency_p95_ms", 1.0 + 3.0 * k)
         _add(v, "cpu_pct", 15.0 * k)
     elif x.service.kind in (ServiceKind.API, ServiceKind.WEB):  # requests wait for a connection
-        _add(v, "latency_p95_ms", (900.0 + 600.0 * p[1]) * k)
+        _add(
+            v,
+            "latency_p95_ms",
+            (900.0 + 600.0 * p[1]) * k * (1.0 + 0.08 * ep.wiggle(x.seed, x.t, x.service.name)),
+        )
         _add(v, "error_rate", 0.006 * k)
     else:
         _add(v, "latency_p95_ms", 120.0 * k)
@@ -248,7 +252,7 @@ def _error_spike(ep: Episode, x: Target, v: Values) -> None:
         _blend(v, "error_rate", level * (1.0 + 0.1 * ep.wiggle(x.seed, x.t)), k)
         _scale(v, "latency_p95_ms", 1.0 + 0.3 * k)
     else:  # callers pass the failures on
-        _add(v, "error_rate", 0.3 * level * k)
+        _add(v, "error_rate", 0.3 * level * k * (1.0 + 0.1 * ep.wiggle(x.seed, x.t, x.service.name)))
 
 
 def _memory_leak(ep: Episode, x: Target, v: Values) -> None:
@@ -282,8 +286,9 @@ def _dependency_outage(ep: Episode, x: Target, v: Values) -> None:
         _scale(v, "request_rate", np.where(down, 0.7, 1.0))
         return
     k = _intensity(t, start, end, onset=60.0 + 60.0 * p[1], rise=60, fall=120)
-    _add(v, "error_rate", (0.08 + 0.1 * p[2]) * k)
-    _add(v, "latency_p95_ms", (1_500.0 + 1_500.0 * p[3]) * k)
+    wiggle = ep.wiggle(x.seed, t, x.service.name)
+    _add(v, "error_rate", (0.08 + 0.1 * p[2]) * k * (1.0 + 0.1 * wiggle))
+    _add(v, "latency_p95_ms", (1_500.0 + 1_500.0 * p[3]) * k * (1.0 + 0.08 * wiggle))
     _add(v, "queue_depth", np.minimum(800.0, 15.0 * np.maximum(t - start, 0) / 60.0) * k)  # retries
 
 
