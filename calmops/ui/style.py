@@ -54,11 +54,12 @@ SERIES_COLOURS = (
     "#5d6d7e",
 )
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|<>~:$])")
 
 
 def md(text: object) -> str:
-    """Text from data (names, titles) made inert for Streamlit markdown: no markup, no HTML."""
+    """Text from data (names, titles) made inert inside a line of Streamlit markdown: no emphasis,
+    links, code, colour or icon directives, maths or HTML (line-start syntax cannot occur mid-line)."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 

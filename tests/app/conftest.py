@@ -1,0 +1,101 @@
+"""Page tests (AppTest): a small demo world built once, copied into each test's own CALMOPS_DB."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from calmops import clock
+from calmops.store import Database, close_db, cursor, unit_of_work
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One day of the demo world (two tenants), built once per test session."""
+    from calmops.demo.generate import build_world
+
+    path = tmp_path_factory.mktemp("world") / "world.duckdb"
+    db = Database(path)
+    build_world(db.cursor(), days=1, companies=2, services=8, step_s=60, seed=7, now=NOW)
+    db.close()
+    return path
+
+
+@pytest.fixture
+def world(world_file: Path) -> Iterator[list[str]]:
+    """The demo world in this test's CALMOPS_DB, the clock just after its newest snapshot.
+
+    Yields the company slugs, sorted.
+    """
+    target = Path(os.environ["CALMOPS_DB"])
+    close_db()
+    shutil.copyfile(world_file, target)
+    clock.freeze(NOW + timedelta(seconds=20))
+    slugs = [r[0] for r in cursor().execute("SELECT company FROM companies ORDER BY company").fetchall()]
+    yield slugs
+    close_db()
+
+
+@pytest.fixture
+def app() -> Callable[..., AppTest]:
+    """A fresh AppTest of app.py; ``company=`` goes into the query string before the first run."""
+
+    def make(company: str | None = None, *, timezone: str | None = None) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=30)
+        if company is not None:
+            at.query_params["company"] = company
+        if timezone is not None:
+            at.context = {"timezone": timezone}
+        return at
+
+    return make
+
+
+def add_incident(
+    company: str,
+    *,
+    title: str,
+    service: str,
+    severity: str = "warning",
+    status: str = "open",
+    flags: tuple[str, ...] = (),
+    started: datetime | None = None,
+) -> int:
+    """Insert an incident row directly (detection is a later task)."""
+    started = started or NOW - timedelta(minutes=30)
+    resolved = started + timedelta(minutes=20) if status == "resolved" else None
+    with unit_of_work() as cur:
+        return cur.execute(
+            """INSERT INTO incidents (company, title, service, severity, status, flags, started_at,
+                   detected_at, resolved_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+            [company, title, service, severity, status, list(flags), started, started, resolved, NOW],
+        ).fetchall()[0][0]
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page said in text-like elements, for plain substring checks."""
+    parts = []
+    for kind in (
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "title",
+        "header",
+        "subheader",
+    ):
+        parts.extend(str(e.value) for e in at.get(kind))
+    parts.extend(f"{m.label} {m.value}" for m in at.metric)
+    return "\n".join(parts)
