@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from calmops.vocabulary import ServiceKind
 
@@ -82,52 +83,35 @@ NAMED_COMPANIES: tuple[CompanyProfile, ...] = (
     CompanyProfile("cedar-couriers", "Cedar Couriers", 0.08, 10.0),  # small, Australia East
 )
 
-# (name, kind, customer_facing, description, depends_on) in the order `--services N` takes them.
-CORE_SERVICES: tuple[tuple[str, ServiceKind, bool, str, tuple[str, ...]], ...] = (
-    ("web", ServiceKind.WEB, True, "Shipper and dispatcher web app", ("api",)),
-    ("api", ServiceKind.API, True, "Public REST API (orders, shipments, quotes)", ("postgres", "redis")),
-    (
-        "dispatch-worker",
-        ServiceKind.WORKER,
-        False,
-        "Assigns loads to carriers and books them through the carrier gateway",
-        ("postgres", "redis", "carrier-gateway"),
-    ),
-    (
-        "tracking-ingest",
-        ServiceKind.WORKER,
-        True,
-        "Ingests GPS and carrier tracking events; delays show as late tracking to customers",
-        ("postgres", "redis"),
-    ),
-    ("carrier-gateway", ServiceKind.EXTERNAL, False, "Outbound integration with the carriers' APIs", ()),
-    (
-        "billing",
-        ServiceKind.WORKER,
-        False,
-        "Rates shipments and issues invoices (nightly batch)",
-        ("postgres",),
-    ),
-    ("postgres", ServiceKind.DATABASE, False, "Primary PostgreSQL database", ()),
-    ("redis", ServiceKind.CACHE, False, "Cache and job queues (Redis)", ()),
+
+class Blueprint(NamedTuple):
+    """A service as the catalogue describes it, before ``--services`` trims the dependencies."""
+
+    name: str
+    kind: ServiceKind
+    customer_facing: bool
+    description: str
+    depends_on: tuple[str, ...] = ()
+
+
+_W, _A, _K = ServiceKind.WORKER, ServiceKind.API, ServiceKind
+_STORES = ("postgres", "redis")
+# In the order `--services N` takes them.
+CORE_SERVICES: tuple[Blueprint, ...] = (
+    Blueprint("web", _K.WEB, True, "Shipper and dispatcher web app", ("api",)),
+    Blueprint("api", _A, True, "Public REST API: orders, shipments, quotes", _STORES),
+    Blueprint("dispatch-worker", _W, False, "Assigns loads, books carriers", (*_STORES, "carrier-gateway")),
+    Blueprint("tracking-ingest", _W, True, "GPS and carrier tracking events (customers see delays)", _STORES),
+    Blueprint("carrier-gateway", _K.EXTERNAL, False, "Outbound integration with the carriers' APIs"),
+    Blueprint("billing", _W, False, "Rates shipments and issues invoices (nightly batch)", ("postgres",)),
+    Blueprint("postgres", _K.DATABASE, False, "Primary PostgreSQL database"),
+    Blueprint("redis", _K.CACHE, False, "Cache and job queues (Redis)"),
 )
-EXTRA_SERVICES: tuple[tuple[str, ServiceKind, bool, str, tuple[str, ...]], ...] = (
-    (
-        "notifications",
-        ServiceKind.WORKER,
-        True,
-        "ETA and delivery notifications (e-mail, SMS)",
-        ("postgres", "redis"),
-    ),
-    ("routing-engine", ServiceKind.API, False, "Route optimisation for dispatch", ("postgres", "redis")),
-    (
-        "webhooks-out",
-        ServiceKind.WORKER,
-        True,
-        "Delivers shipment webhooks to customers' systems",
-        ("postgres", "redis"),
-    ),
-    ("reporting", ServiceKind.WORKER, False, "Scheduled operational reports (nightly)", ("postgres",)),
+EXTRA_SERVICES: tuple[Blueprint, ...] = (
+    Blueprint("notifications", _W, True, "ETA and delivery notifications (e-mail, SMS)", _STORES),
+    Blueprint("routing-engine", _A, False, "Route optimisation for dispatch", _STORES),
+    Blueprint("webhooks-out", _W, True, "Shipment webhooks to customers' systems", _STORES),
+    Blueprint("reporting", _W, False, "Scheduled operational reports (nightly)", ("postgres",)),
 )
 
 _FIRST_WORDS = (
@@ -179,24 +163,23 @@ def metrics_for(kind: ServiceKind) -> tuple[str, ...]:
     return COMMON_METRICS
 
 
-def service_catalogue(count: int) -> list[tuple[str, ServiceKind, bool, str, tuple[str, ...]]]:
+def service_catalogue(count: int) -> list[Blueprint]:
     """The first ``count`` services: the core eight, the named extras, then numbered workers."""
     catalogue = [*CORE_SERVICES, *EXTRA_SERVICES]
     for n in range(1, max(0, count - len(catalogue)) + 1):
-        catalogue.append(
-            (f"svc-{n:02d}", ServiceKind.WORKER, False, f"Background worker {n}", ("postgres", "redis"))
-        )
+        catalogue.append(Blueprint(f"svc-{n:02d}", _W, False, f"Background worker {n}", _STORES))
     return catalogue[:count]
 
 
 def service_specs(count: int) -> tuple[ServiceSpec, ...]:
     """Services of one tenant; dependencies on services outside the first ``count`` are dropped."""
     chosen = service_catalogue(count)
-    names = {c[0] for c in chosen}
+    names = {c.name for c in chosen}
     return tuple(
-        ServiceSpec(name, kind, facing, text, tuple(d for d in deps if d in names), metrics_for(kind))
-        for name, kind, facing, text, deps in chosen
-    )
+        ServiceSpec(c.name, c.kind, c.customer_facing, c.description,
+                    tuple(d for d in c.depends_on if d in names), metrics_for(c.kind))
+        for c in chosen
+    )  # fmt: skip
 
 
 def define_world(*, companies: int = 3, services: int = 8, seed: int = 7, step_s: int = 60) -> World:
