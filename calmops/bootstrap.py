@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from calmops.config import settings
+from calmops.demo.generate import BuildSummary, build_world
+from calmops.demo.records import load_params
 from calmops.store import Database, open_db
-from calmops.store.db import Cursor, first
+from calmops.store.db import Cursor
 
 Progress = Callable[[float, str], None]
 
 
 def demo_params(cur: Cursor) -> dict | None:
     """How the demo world in this store was built, or None when it holds no demo world."""
-    row = first(cur, "SELECT value FROM store_state WHERE key = 'demo_world'")
-    return json.loads(row[0]) if row else None
+    return load_params(cur)
 
 
 def build_demo(
@@ -30,13 +30,10 @@ def build_demo(
     seed: int = 7,
     now: datetime | None = None,
     progress: Progress | None = None,
-) -> dict:
-    """Build the demo world into ``db`` and remember its parameters (the live simulation reads them)."""
-    from calmops.demo.generate import build_world
-
-    cur = db.cursor()
+) -> BuildSummary:
+    """Build the demo world into ``db`` (it records its own parameters), then checkpoint the file."""
     summary = build_world(
-        cur,
+        db.cursor(),
         days=days,
         companies=companies,
         services=services,
@@ -45,13 +42,8 @@ def build_demo(
         now=now,
         progress=progress,
     )
-    params = {"days": days, "companies": companies, "services": services, "step_s": step_s, "seed": seed}
-    cur.execute(
-        "INSERT INTO store_state VALUES ('demo_world', ?) ON CONFLICT DO UPDATE SET value = excluded.value",
-        [json.dumps(params)],
-    )
     db.checkpoint()
-    return {**params, "rows": summary.rows, "seconds": round(summary.seconds, 1)}
+    return summary
 
 
 def prepare_store(path: Path | None = None, *, progress: Progress | None = None) -> Database:

@@ -88,7 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     finally:
         db.close()
-    bar.done(f"built {summary['rows']:,} snapshots into {path}")
+    bar.done(f"built {summary.rows:,} snapshots into {path}")
     return 0
 
 
