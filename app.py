@@ -11,7 +11,7 @@ import streamlit as st
 
 from calmops.ui import frame
 
-st.set_page_config(page_title="CalmOps", page_icon=":material/self_improvement:", layout="wide")
+st.set_page_config(page_title="CalmOps", page_icon="🧘", layout="wide")
 
 health = st.Page("pages/health.py", title="Health", icon=":material/monitor_heart:", url_path="health")
 incidents = st.Page("pages/incidents.py", title="Incidents", icon=":material/report:", url_path="incidents")

@@ -40,7 +40,7 @@ def _age(incident: IncidentSummary, now: datetime) -> str:
 
 def incident_frame(incidents: list[IncidentSummary], *, now: datetime, tz: tzinfo) -> pd.DataFrame:
     """The list as a table: what, where, how bad, where it stands, for how long, and its flags."""
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [
             {
                 "#": i.id,
@@ -52,11 +52,13 @@ def incident_frame(incidents: list[IncidentSummary], *, now: datetime, tz: tzinf
                 "Started": timefmt.local_text(i.started_at, tz),
                 "Flags": ", ".join(f.replace("_", " ") for f in i.flags),
                 "Assignee": i.assignee or "—",
-                "Started (UTC)": timefmt.utc_text(i.started_at),
             }
             for i in incidents
         ]
     )
+    if not any(i.assignee for i in incidents):
+        frame = frame.drop(columns="Assignee")
+    return frame
 
 
 def incident_table(incidents: list[IncidentSummary], *, now: datetime, tz: tzinfo) -> None:
@@ -67,10 +69,10 @@ def incident_table(incidents: list[IncidentSummary], *, now: datetime, tz: tzinf
         key="incident_list",
         column_config={
             "#": st.column_config.NumberColumn("#", format="%d", width="small"),
-            "Title": st.column_config.TextColumn("Title", width="medium"),
-            "Started": st.column_config.TextColumn("Started", help="On your clock; UTC in the last column."),
+            "Title": st.column_config.TextColumn("Title", width="large"),
         },
     )
+    st.caption(f"Times on your clock: {timefmt.zone_label(tz, now)}.")
 
 
 def empty_state(company: str, *, has_history: bool) -> None:

@@ -47,12 +47,14 @@ def world(world_file: Path) -> Iterator[list[str]]:
 
 @pytest.fixture
 def app() -> Callable[..., AppTest]:
-    """A fresh AppTest of app.py; ``company=`` goes into the query string before the first run."""
+    """A fresh AppTest of app.py, opened on ``page`` with ``?company=`` in the query string."""
 
-    def make(company: str | None = None, *, timezone: str | None = None) -> AppTest:
+    def make(company: str | None = None, *, page: str | None = None, timezone: str | None = None) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=30)
         if company is not None:
             at.query_params["company"] = company
+        if page is not None:
+            at.switch_page(page)  # url_path == file stem, so this works before the first run
         if timezone is not None:
             at.context = {"timezone": timezone}
         return at

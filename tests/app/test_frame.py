@@ -50,8 +50,7 @@ def test_switching_company_updates_the_url_and_the_page(world, app) -> None:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_unknown_company_is_a_clear_message_not_a_traceback(world, app, page) -> None:
-    at = app("no-such-company").run()
-    at.switch_page(page).run()
+    at = app("no-such-company", page=page).run()
     assert not at.exception
     message = " ".join(w.value for w in at.warning)
     assert "no company called" in message and "no-such-company" in message
@@ -66,8 +65,7 @@ def test_a_company_name_with_markup_is_shown_inert(world, app) -> None:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_fresh_data_shows_a_quiet_live_line(world, app, page) -> None:
-    at = app(world[0]).run()
-    at.switch_page(page).run()
+    at = app(world[0], page=page).run()
     assert any("Live" in c.value for c in at.caption)
     assert not any("out of date" in w.value for w in at.warning)
 
@@ -75,8 +73,7 @@ def test_fresh_data_shows_a_quiet_live_line(world, app, page) -> None:
 @pytest.mark.parametrize("page", PAGES)
 def test_old_data_shows_the_stale_banner_on_every_page(world, app, page) -> None:
     clock.advance(timedelta(minutes=10))  # more than three 30 s intervals
-    at = app(world[0]).run()
-    at.switch_page(page).run()
+    at = app(world[0], page=page).run()
     assert not at.exception
     banner = " ".join(w.value for w in at.warning)
     assert "out of date" in banner and "10 min old" in banner
@@ -100,8 +97,7 @@ def test_a_stopped_feeder_makes_the_data_stale_even_when_it_is_recent(world, app
 
 @pytest.mark.parametrize("page", ("pages/health.py", "pages/incidents.py"))
 def test_an_empty_store_explains_how_to_add_data(app, page) -> None:
-    at = app().run()
-    at.switch_page(page).run()
+    at = app(page=page).run()
     assert not at.exception
     said = texts(at)
     assert "no data here yet" in said and "CALMOPS_DEMO" in said and "python -m calmops" in said
@@ -109,8 +105,7 @@ def test_an_empty_store_explains_how_to_add_data(app, page) -> None:
 
 
 def test_the_runbook_is_readable_with_an_empty_store(app) -> None:
-    at = app().run()
-    at.switch_page("pages/runbook.py").run()
+    at = app(page="pages/runbook.py").run()
     assert not at.exception
     assert "DO NOT PANIC" in texts(at)
 

@@ -15,8 +15,7 @@ HEALTH = "pages/health.py"
 
 
 def _open(app, company: str, **kwargs):
-    at = app(company, **kwargs).run()
-    at.switch_page(HEALTH).run()
+    at = app(company, page=HEALTH, **kwargs).run()
     assert not at.exception, at.exception
     return at
 

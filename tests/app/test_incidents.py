@@ -10,8 +10,7 @@ INCIDENTS = "pages/incidents.py"
 
 
 def _open(app, company: str):
-    at = app(company).run()
-    at.switch_page(INCIDENTS).run()
+    at = app(company, page=INCIDENTS).run()
     assert not at.exception, at.exception
     return at
 

@@ -6,8 +6,7 @@ from calmops.ui.runbook import runbook_text
 
 
 def test_the_runbook_page_renders_the_packaged_runbook(world, app) -> None:
-    at = app(world[0]).run()
-    at.switch_page("pages/runbook.py").run()
+    at = app(world[0], page="pages/runbook.py").run()
     assert not at.exception
     body = [m.value for m in at.markdown if "STEP 1: DO NOT PANIC" in m.value]
     assert body and "GOLDEN RULE" in body[0]
