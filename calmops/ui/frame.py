@@ -239,10 +239,14 @@ def _freshness_banner(company: str) -> None:
             "what you see reflects the last data received.",
             icon=":material/visibility_off:",
         )
+    age = f"newest data {timefmt.ago(state.newest, now)}" if state.newest else "no data yet"
+    if state.stale:
+        st.sidebar.caption(f":orange[:material/visibility_off: Stale · {age}]")
     else:
-        st.caption(f":material/sensors: Live · newest data {timefmt.ago(state.newest, now)}")
+        st.sidebar.caption(f":material/sensors: Live · {age}")
 
 
 def freshness_banner(company: str) -> None:
-    """The stale-data banner (or a quiet "live" line), redrawn by itself every refresh interval."""
+    """The stale-data banner on the page (and a quiet "live" line in the sidebar), redrawn by itself
+    every refresh interval."""
     st.fragment(run_every=refresh_s())(_freshness_banner)(company)

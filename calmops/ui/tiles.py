@@ -19,6 +19,7 @@ from calmops.ui.style import HEALTH, SEVERITY, md
 from calmops.vocabulary import HealthStatus, format_value, metric_info
 
 TILE_METRICS = 4
+INCIDENTS_PAGE = "pages/incidents.py"
 
 
 def _plural(n: int, word: str) -> str:
@@ -38,26 +39,41 @@ def headline(health: CompanyHealth) -> str:
     return f"{len(troubled)} of {_plural(total, 'service')} need attention: {names}{more}."
 
 
-def summary(health: CompanyHealth, *, now: datetime) -> None:
-    """The company's status, services by status, open incidents and the age of the newest data."""
-    look = HEALTH[health.status]
+def status_badges(health: CompanyHealth) -> str:
+    """Services by status as badges; a zero stays grey so only real trouble draws the eye."""
     counts = Counter(s.status for s in health.services)
+    badges = []
+    for status in HealthStatus:
+        look, n = HEALTH[status], counts.get(status, 0)
+        colour = look.badge if n else "gray"
+        badges.append(f":{colour}-badge[{look.icon} {n} {look.label.lower()}]")
+    return " ".join(badges)
+
+
+def summary(health: CompanyHealth, *, now: datetime) -> None:
+    """The company's status in one line, services by status, open incidents and the data's age."""
+    look = HEALTH[health.status]
     with st.container(border=True):
-        st.markdown(f"#### :{look.badge}[{look.icon} {look.label}]  \n{headline(health)}")
-        cells = st.columns(6)
-        for cell, status in zip(cells, HealthStatus, strict=False):
-            cell.metric(f"{HEALTH[status].label}", counts.get(status, 0), help=f"Services {status.value}")
-        cells[4].metric(
-            "Open incidents",
-            health.open_incidents,
-            help="Incidents that are not resolved yet; see the Incidents page.",
-        )
-        age = "none yet" if health.newest_snapshot is None else timefmt.duration(now - health.newest_snapshot)
-        cells[5].metric(
-            "Data age",
-            age,
-            help=f"How old the newest health snapshot is ({timefmt.utc_text(health.newest_snapshot)}).",
-        )
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.markdown(f"#### :{look.badge}[{look.icon} {look.label}]", width="content")
+            st.markdown(headline(health), width="content")
+        with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+            st.markdown(status_badges(health), width="content")
+            incidents = health.open_incidents
+            st.page_link(
+                INCIDENTS_PAGE,
+                label=f"{incidents} open incident{'' if incidents == 1 else 's'}",
+                icon=":material/report:",
+                query_params={"company": health.company},
+                help="Incidents that are not resolved yet.",
+            )
+            newest = health.newest_snapshot
+            age = f"newest data {timefmt.ago(newest, now)}" if newest else "no health data yet"
+            st.caption(
+                f":material/schedule: {age}",
+                help=f"Newest health snapshot: {timefmt.utc_text(health.newest_snapshot)}",
+                width="content",
+            )
 
 
 def tile_metrics(service: ServiceHealth, *, limit: int = TILE_METRICS) -> list[MetricState]:
@@ -87,19 +103,17 @@ def service_tile(service: ServiceHealth, *, now: datetime, tz: tzinfo) -> None:
     look = HEALTH[service.status]
     st.markdown(f"**{md(service.service)}** &nbsp; :{look.badge}-badge[{look.icon} {look.label}]")
     marker = " · :blue[:material/groups: customer-facing]" if service.customer_facing else ""
-    st.caption(f"{md(service.kind)}{marker}")
+    st.caption(
+        f"{md(service.kind)}{marker} · seen {timefmt.ago(service.last_seen, now)}",
+        help=f"Last reported {timefmt.local_text(service.last_seen, tz, seconds=True)} your time "
+        f"({timefmt.utc_text(service.last_seen)})",
+    )
     lines = [metric_line(m) for m in tile_metrics(service)]
     if "up" in service.metrics and service.metrics["up"].breached:
         lines.insert(0, ":red[:material/power_off: not answering its health check]")
     if service.status == HealthStatus.UNKNOWN:
         lines.insert(0, f":gray[{md(service.reasons[0] if service.reasons else 'no recent data')}]")
     st.markdown("  \n".join(lines) or ":gray[no metrics reported]")
-    seen = timefmt.ago(service.last_seen, now)
-    st.caption(
-        f":material/schedule: last seen {seen}",
-        help=f"{timefmt.local_text(service.last_seen, tz, seconds=True)} your time · "
-        f"{timefmt.utc_text(service.last_seen)}",
-    )
 
 
 def service_tiles(health: CompanyHealth, *, now: datetime, tz: tzinfo) -> None:
