@@ -3,7 +3,7 @@
 import streamlit as st
 
 from calmops import clock, incidents
-from calmops.ui import frame
+from calmops.ui import frame, health
 from calmops.ui import incidents as view
 
 company = frame.require_company()
@@ -16,7 +16,7 @@ numbers = incidents.incident_counts(cur, company=company)
 if numbers.total:
     view.counts(numbers)
 if not numbers.active:
-    view.empty_state(company, has_history=bool(numbers.total))
+    view.empty_state(company, has_history=bool(numbers.total), health=health.read_health(company, now))
 if numbers.total:
     scope = st.segmented_control(
         "Show",

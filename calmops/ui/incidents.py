@@ -8,28 +8,36 @@ import pandas as pd
 import streamlit as st
 
 from calmops import timefmt
+from calmops.health.models import CompanyHealth
 from calmops.incidents import IncidentCounts, IncidentSummary
+from calmops.ui import tiles
 from calmops.ui.style import INCIDENT_STATUS, SEVERITY
-from calmops.vocabulary import IncidentStatus, Severity
+from calmops.vocabulary import HealthStatus, IncidentStatus, Severity
 
 HEALTH_PAGE = "pages/health.py"
+WARNING_ICON = ":material/warning:"
+
+
+def _badge(look, n: int, word: str) -> str:
+    return f":{look.badge if n else 'gray'}-badge[{look.icon} {n} {word}]"
 
 
 def counts(numbers: IncidentCounts) -> None:
-    """Incidents by status, and the active ones by severity."""
+    """Incidents by status, and the active ones by severity, as badges (a zero stays grey)."""
     with st.container(border=True):
-        cells = st.columns(len(IncidentStatus))
-        for cell, status in zip(cells, IncidentStatus, strict=True):
-            look = INCIDENT_STATUS[status]
-            label = f"{look.label} (all time)" if status == IncidentStatus.RESOLVED else look.label
-            cell.metric(label, numbers.by_status.get(status.value, 0))
-        badges = []
-        for severity in sorted(Severity, key=lambda s: -s.rank):
-            n = numbers.active_by_severity.get(severity.value, 0)
-            look = SEVERITY[severity]
-            colour = look.badge if n else "gray"
-            badges.append(f":{colour}-badge[{look.icon} {n} {look.label.lower()}]")
-        st.markdown("Active by severity: " + " ".join(badges))
+        by_status = [
+            _badge(INCIDENT_STATUS[s], numbers.by_status.get(s.value, 0), s.value)
+            for s in IncidentStatus
+            if s != IncidentStatus.RESOLVED
+        ]
+        resolved = numbers.by_status.get(IncidentStatus.RESOLVED.value, 0)
+        resolved_text = f":gray[· {resolved} resolved]"
+        st.markdown(f"**{numbers.active} active** &nbsp; {' '.join(by_status)} &nbsp; {resolved_text}")
+        by_severity = [
+            _badge(SEVERITY[s], numbers.active_by_severity.get(s.value, 0), s.value)
+            for s in sorted(Severity, key=lambda s: -s.rank)
+        ]
+        st.markdown("Active by severity &nbsp; " + " ".join(by_severity))
 
 
 def _age(incident: IncidentSummary, now: datetime) -> str:
@@ -68,26 +76,43 @@ def incident_table(incidents: list[IncidentSummary], *, now: datetime, tz: tzinf
         width="stretch",
         key="incident_list",
         column_config={
-            "#": st.column_config.NumberColumn("#", format="%d", width="small"),
-            "Title": st.column_config.TextColumn("Title", width="large"),
+            "#": st.column_config.NumberColumn("#", format="%d", width=45),
+            "Title": st.column_config.TextColumn("Title", width=300),
+            "Service": st.column_config.TextColumn("Service", width=120),
+            "Severity": st.column_config.TextColumn("Severity", width=75),
+            "Status": st.column_config.TextColumn("Status", width=105),
+            "Age": st.column_config.TextColumn("Age", width=80),
+            "Started": st.column_config.TextColumn("Started", width=125),
         },
     )
     st.caption(f"Times on your clock: {timefmt.zone_label(tz, now)}.")
 
 
-def empty_state(company: str, *, has_history: bool) -> None:
-    """No active incident: what the runbook says to do next, with the way to the Health page."""
+def empty_state(company: str, *, has_history: bool, health: CompanyHealth | None = None) -> None:
+    """No active incident: what the runbook says to do next, with the way to the Health page.
+
+    When the Health page shows trouble that no incident covers yet, say so first: that is exactly
+    the runbook's "if no incident exists" case.
+    """
     headline = "No active incidents." if has_history else "No incidents."
+    trouble = health is not None and any(s.status != HealthStatus.OK for s in health.services)
     with st.container(border=True):
-        st.markdown(f"#### :green[:material/check_circle:] {headline}")
+        mark = ":gray[:material/info:]" if trouble else ":green[:material/check_circle:]"
+        st.markdown(f"#### {mark} {headline}")
+        if trouble:
+            st.warning(f"**The Health page shows trouble.** {tiles.headline(health)}", icon=WARNING_ICON)
+        lead = (
+            "No incident covers it yet. Follow the runbook (step 2, *if no incident exists*):"
+            if trouble
+            else "Nothing has been detected or reported for this company. If something still seems "
+            "wrong, follow the runbook (step 2, *if no incident exists*):"
+        )
         st.markdown(
-            "Nothing has been detected or reported for this company. If something still seems "
-            "wrong, follow the runbook (step 2, *if no incident exists*):\n"
+            f"{lead}\n"
             "1. **Check the Health page** for services that are degraded, down or not reporting.\n"
             f"2. **Trigger a health check now:** `GET /api/ops/health?company={company}` "
             f"(or `python -m calmops check --company {company}`).\n"
-            "3. **Create an incident by hand** if you still see a problem: "
-            "`POST /api/ops/incidents`.\n\n"
+            "3. **Create an incident by hand** if you still see a problem: `POST /api/ops/incidents`.\n\n"
             "Take a breath — stay with the summaries and let the system do the legwork."
         )
         st.page_link(

@@ -19,6 +19,7 @@ def test_no_incidents_says_what_to_do_next(world, app) -> None:
     at = _open(app, world[0])
     said = texts(at)
     assert "No incidents." in said
+    assert ("Health page shows trouble" in said) == bool(at.warning)
     assert "Check the Health page" in said and "GET /api/ops/health" in said
     links = at.get("page_link")
     assert links and links[0].proto.page.endswith("health")
@@ -40,9 +41,9 @@ def test_incidents_are_counted_and_listed_newest_first(world, app) -> None:
     )
     add_incident(company, title="Old disk alarm", service="postgres", status="resolved", started=two_days_ago)
     at = _open(app, company)
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Open"] == "1" and metrics["Acknowledged"] == "1"
-    assert metrics["Resolved (all time)"] == "1"
+    said = texts(at)
+    assert "**2 active**" in said and "1 open]" in said and "1 acknowledged]" in said
+    assert "0 mitigating]" in said and "1 resolved" in said
     table = at.dataframe[0].value
     assert list(table["Title"]) == ["Error spike after deploy", "Queue backlog"]
     assert list(table["Severity"]) == ["Critical", "Warning"]
@@ -69,6 +70,16 @@ def test_only_resolved_incidents_is_a_calm_empty_state_with_history(world, app) 
     at = _open(app, company)
     assert "No active incidents." in texts(at)
     assert list(at.dataframe[0].value["Title"]) == ["Old disk alarm"]
+
+
+def test_trouble_on_the_health_page_without_an_incident_is_pointed_out(world, app) -> None:
+    from calmops import clock
+
+    clock.advance(timedelta(minutes=10))  # every service unheard of for three intervals: unknown
+    at = _open(app, world[0])
+    said = texts(at)
+    assert "The Health page shows trouble." in said and "need attention" in said
+    assert "No incident covers it yet" in said
 
 
 def test_incidents_of_another_company_never_show(world, app) -> None:
