@@ -78,7 +78,7 @@ def _custom_range(company: str, tz: tzinfo, now: datetime) -> tuple[datetime, da
     return timefmt.from_local(start, tz), timefmt.from_local(end, tz)
 
 
-def _chart_panel(company: str, tz: tzinfo, live: bool) -> None:
+def _chart_panel(company: str, tz: tzinfo, live: bool, refresh_s: float) -> None:
     now = clock.now()
     health = st.session_state.get(HEALTH_KEY.format(company=company)) or read_health(company, now)
     window_key = _key("window", company)
@@ -136,10 +136,10 @@ def _chart_panel(company: str, tz: tzinfo, live: bool) -> None:
         st.info("Choose at least one service and one metric to chart.", icon=":material/query_stats:")
         return
 
-    refresh = f" · refreshes every {timefmt.duration(settings().collect_interval_s)}" if win.live else ""
+    refresh = f" · refreshes every {timefmt.duration(refresh_s)}" if win.live else ""
     st.caption(
-        f"{win.label.capitalize()} in {timefmt.duration(win.bucket_s)} buckets (average line, "
-        f"min–max band) · times in {timefmt.zone_label(tz, now)}, UTC on hover{refresh}"
+        f"{win.label.capitalize()} in {timefmt.duration(win.bucket_s)} buckets: line = average, "
+        f"shaded = min–max · times in {timefmt.zone_label(tz, now)}, UTC on hover{refresh}"
     )
     cur = cursor()
     rules = list_rules(cur, company=company, enabled_only=True)
@@ -167,4 +167,4 @@ def _chart_panel(company: str, tz: tzinfo, live: bool) -> None:
 def chart_panel(company: str, tz: tzinfo, *, refresh_s: float) -> None:
     """Window, services and metrics controls over one chart per metric; live windows self-refresh."""
     live = st.session_state.get(_key("window", company), hc.DEFAULT_WINDOW) != hc.CUSTOM
-    st.fragment(run_every=refresh_s if live else None)(_chart_panel)(company, tz, live)
+    st.fragment(run_every=refresh_s if live else None)(_chart_panel)(company, tz, live, refresh_s)
