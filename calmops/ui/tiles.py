@@ -131,6 +131,13 @@ def service_tiles(health: CompanyHealth, *, now: datetime, tz: tzinfo) -> None:
             service_tile(service, now=now, tz=tz)
 
 
+def _threshold_text(state: MetricState) -> str:
+    if state.threshold is None:
+        return ""
+    limit = f"{state.threshold:g}" if state.metric == "up" else format_value(state.metric, state.threshold)
+    return f"{state.comparison} {limit}"
+
+
 def latest_frame(health: CompanyHealth, tz: tzinfo) -> pd.DataFrame:
     """Every service's newest value per metric, as a plain table."""
     rows = []
@@ -143,11 +150,7 @@ def latest_frame(health: CompanyHealth, tz: tzinfo) -> pd.DataFrame:
                     "Metric": info.label,
                     "Value": format_value(state.metric, state.value),
                     "Raw": state.value,
-                    "Threshold": (
-                        f"{state.comparison} {format_value(state.metric, state.threshold)}"
-                        if state.threshold is not None
-                        else ""
-                    ),
+                    "Threshold": _threshold_text(state),
                     "Breach": state.breached_severity.value if state.breached_severity else "",
                     "Updated": timefmt.local_text(state.ts, tz, seconds=True),
                     "Updated (UTC)": timefmt.utc_text(state.ts),
