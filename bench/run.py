@@ -85,7 +85,7 @@ def store_figures(path: Path, runs: int) -> dict:
         import re
 
         scanned = re.findall(r"Row Groups Scanned:\s*([\d,]+)\s*/\s*([\d,]+)", text)
-        out[f"{label} row groups"] = scanned[0] if scanned else None
+        out[f"{label} row groups"] = " / ".join(scanned[0]) if scanned else "?"
     out["latest state"] = timed(lambda: snapshots.latest(cur, company=company), runs)
     from calmops.health.service import company_health
 

@@ -267,7 +267,7 @@ def _memory_leak(ep: Episode, x: Target, v: Values) -> None:
     memory = np.where(active, np.maximum(v["memory_pct"], climbed), v["memory_pct"])
     if end is not None:  # the restart that ended it: memory starts low and grows back
         after = (t >= end) & (t < end + AFTERMATH_S)
-        memory = np.where(after, memory - 8.0 * np.exp(-(t - end) / 1_800.0), memory)
+        memory = np.where(after, memory - 8.0 * np.exp(-np.maximum(t - end, 0) / 1_800.0), memory)
     v["memory_pct"] = memory
     pressure = np.where(active, np.clip((memory - 85.0) / 15.0, 0.0, 1.0), 0.0)  # GC pauses
     _scale(v, "latency_p95_ms", 1.0 + 2.0 * pressure)

@@ -233,17 +233,21 @@ def bucketed(
     if not services:
         return pd.DataFrame(columns=["service", "bucket", "avg", "min", "max", "samples"])
     marks = ", ".join("?" for _ in services)
-    return cur.execute(
+    # Buckets are cut on epoch microseconds and turned into times by pandas: time_bucket() on
+    # TIMESTAMPTZ goes through the calendar library row by row (3x slower on a one-day chart).
+    frame = cur.execute(
         f"""
-        SELECT service, time_bucket(to_seconds(?::BIGINT), ts) AS bucket,
+        SELECT service, (epoch_us(ts) // ?) * ? AS bucket,
                avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS samples
         FROM health_snapshots
         WHERE company = ? AND metric = ? AND labels = ? AND service IN ({marks})
           AND ts >= ? AND ts < ?
         GROUP BY ALL ORDER BY service, bucket
         """,
-        [bucket_s, company, metric, labels, *services, start, end],
+        [bucket_s * 1_000_000, bucket_s * 1_000_000, company, metric, labels, *services, start, end],
     ).df()
+    frame["bucket"] = pd.to_datetime(frame["bucket"], unit="us", utc=True)
+    return frame
 
 
 def latest(cur: Cursor, *, company: str) -> pd.DataFrame:
