@@ -38,8 +38,8 @@ WINDOW_LABELS: dict[str, str] = {
     CUSTOM: "Custom",
 }
 DEFAULT_WINDOW = "6h"
-# time_bucket's default origin for sub-month widths: buckets start on multiples of the width from it.
-BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
+# snapshots.bucketed cuts buckets on epoch microseconds: they start on multiples of the width.
+BUCKET_ORIGIN = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_KINDS = ("deploy", "config_change")
 
 
