@@ -1,7 +1,7 @@
 """Plotly charts of one metric across services: buckets, min–max band, thresholds, deploy markers.
 
 Times are drawn on the viewer's wall clock (Plotly has no time zones, so x values are converted
-and made naive) and every hover carries the UTC time too. Each trace is SQL buckets, never raw rows.
+and made naive); the hover carries the UTC time too. Each trace is SQL buckets, never raw rows.
 """
 
 from __future__ import annotations
