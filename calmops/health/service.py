@@ -58,19 +58,22 @@ def company_health(
     info = companies.get_company(cur, company=company)
     now = now or clock.now()
     rules = list_rules(cur, company=company, enabled_only=True)
-    latest = snapshots.latest(cur, company=company)
-    latest = latest[latest["labels"] == ""]
     stale_after = timedelta(seconds=STALE_INTERVALS * interval_s)
     known = {s.service: s for s in companies.list_services(cur, company=company)}
-    reported = sorted(set(latest["service"]) | set(known))
+    newest_by_service: dict[str, list[tuple[str, datetime, float]]] = {name: [] for name in known}
+    for service, metric, ts, value in cur.execute(
+        "SELECT service, metric, ts, value FROM latest WHERE company = ? AND labels = '' "
+        "ORDER BY service, metric",
+        [company],
+    ).fetchall():
+        newest_by_service.setdefault(service, []).append((metric, ts, value))
 
     services = []
-    for name in reported:
-        rows = latest[latest["service"] == name]
+    for name in sorted(newest_by_service):
         metrics: dict[str, MetricState] = {}
-        for metric, ts, value in zip(rows["metric"], rows["ts"], rows["value"], strict=True):
+        for metric, ts, value in newest_by_service[name]:
             watching = [r for r in rules if r.metric == metric and r.applies_to(name)]
-            metrics[metric] = judge_metric(metric, float(value), ts.to_pydatetime(), watching)
+            metrics[metric] = judge_metric(metric, float(value), ts, watching)
         last_seen = max((m.ts for m in metrics.values()), default=None)
         reasons = tuple(
             f"{m.metric} {m.value:g} breaches its {m.breached_severity.value} threshold"
