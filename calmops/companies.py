@@ -85,12 +85,18 @@ def add_service(
 
 
 def list_services(cur: Cursor, *, company: str) -> list[Service]:
+    """Every service of a company with its upstream dependencies (two plain queries: a grouped
+    join with list() cost five times more, and the Health page asks on every refresh)."""
+    upstream: dict[str, list[str]] = {}
+    for service, depends_on in cur.execute(
+        "SELECT service, depends_on FROM service_dependencies WHERE company = ? ORDER BY service, depends_on",
+        [company],
+    ).fetchall():
+        upstream.setdefault(service, []).append(depends_on)
     rows = cur.execute(
-        """SELECT s.service, s.kind, s.customer_facing, s.description,
-                  list(d.depends_on ORDER BY d.depends_on) FILTER (WHERE d.depends_on IS NOT NULL)
-           FROM services s LEFT JOIN service_dependencies d
-             ON d.company = s.company AND d.service = s.service
-           WHERE s.company = ? GROUP BY ALL ORDER BY s.service""",
+        "SELECT service, kind, customer_facing, description FROM services WHERE company = ? ORDER BY service",
         [company],
     ).fetchall()
-    return [Service(company, r[0], ServiceKind(r[1]), r[2], r[3], tuple(r[4] or ())) for r in rows]
+    return [
+        Service(company, r[0], ServiceKind(r[1]), r[2], r[3], tuple(upstream.get(r[0], ()))) for r in rows
+    ]
