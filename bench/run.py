@@ -71,7 +71,7 @@ def store_figures(path: Path, runs: int) -> dict:
     for label, window, bucket in WINDOWS:
 
         def query(window=window, bucket=bucket):
-            return snapshots.bucketed(cur, company=company, metric="latency_p95_ms", services=[service],
+            return snapshots.bucketed(cur, company=company, metrics=["latency_p95_ms"], services=[service],
                                       start=end - window, end=end, bucket_s=bucket)  # fmt: skip
 
         points = len(query())
@@ -98,12 +98,12 @@ def page_figures(path: Path, runs: int) -> dict:
     """The Health page's server time per rerun (AppTest) and the size of the charts it ships."""
     from streamlit.testing.v1 import AppTest
 
-    from calmops.store import close_db
+    from calmops import clock
+    from calmops.store import close_db, cursor
 
     os.environ["CALMOPS_DB"] = str(path)
-    from calmops.store import cursor
-
-    company = cursor().execute("SELECT min(company) FROM companies").fetchall()[0][0]
+    company, end = cursor().execute("SELECT min(company), max(ts) FROM latest").fetchall()[0]
+    clock.freeze(end)  # the page's live window ends "now": the end of the stored history
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["company"] = company
     at.run()
@@ -113,6 +113,7 @@ def page_figures(path: Path, runs: int) -> dict:
     charts = at.get("plotly_chart")
     sizes = [len(c.proto.spec) for c in charts]
     close_db()
+    clock.reset()
     return {
         "health page rerun": timing,
         "charts": len(sizes),

@@ -7,6 +7,7 @@ Nothing here imports Streamlit; the page asks, ``calmops.ui.charts`` draws.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,9 @@ from calmops.store import snapshots
 from calmops.store.db import Cursor
 from calmops.vocabulary import CANONICAL_METRICS, HealthStatus, Severity
 
-MAX_POINTS = 2000
+# Health charts sit two to a row, well under 1000 px wide each: about one bucket per pixel column
+# (Grafana's rule) is all a line can show, and half the points halve what every refresh ships.
+MAX_POINTS = 1000
 CUSTOM = "custom"
 WINDOWS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -111,10 +114,11 @@ def window(
     return ChartWindow(_align_up(start, bucket_s), end, bucket_s, live, label)
 
 
-def metric_series(
-    cur: Cursor, *, company: str, metric: str, services: list[str], win: ChartWindow
-) -> pd.DataFrame:
-    """One metric's buckets (service, bucket, avg, min, max, samples) for the chosen services.
+def metrics_series(
+    cur: Cursor, *, company: str, metrics: list[str], services: list[str], win: ChartWindow
+) -> dict[str, pd.DataFrame]:
+    """Each metric's buckets (service, bucket, avg, min, max, samples) for the chosen services,
+    from one query for all of them; a metric without data is missing from the answer.
 
     ``bucket`` is aware UTC. A missing stretch (no bucket for longer than two bucket widths) gets
     a blank row, so the line breaks there instead of drawing a confident straight line across an
@@ -123,16 +127,33 @@ def metric_series(
     frame = snapshots.bucketed(
         cur,
         company=company,
-        metric=metric,
+        metrics=metrics,
         services=services,
         start=win.start,
         end=win.end,
         bucket_s=win.bucket_s,
     )
-    if frame.empty:
-        return frame
-    frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
-    return with_gaps(frame, bucket_s=win.bucket_s)
+    names = frame.pop("metric").to_numpy()
+    cuts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist(), len(names)]
+    # Positional slices of the one frame: a groupby with fancy indexing copied every column.
+    return {
+        names[a]: with_gaps(frame.iloc[a:b], bucket_s=win.bucket_s)
+        for a, b in itertools.pairwise(cuts)
+        if b > a
+    }
+
+
+def metric_series(
+    cur: Cursor, *, company: str, metric: str, services: list[str], win: ChartWindow
+) -> pd.DataFrame:
+    """One metric's buckets, as ``metrics_series`` gives them (empty when there are none)."""
+    found = metrics_series(cur, company=company, metrics=[metric], services=services, win=win)
+    return found.get(metric, empty_series())
+
+
+def empty_series() -> pd.DataFrame:
+    """A metric's buckets when the chosen services sent nothing in the window."""
+    return pd.DataFrame(columns=[c for c in snapshots.BUCKET_COLUMNS if c != "metric"])
 
 
 def with_gaps(frame: pd.DataFrame, *, bucket_s: int) -> pd.DataFrame:

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from calmops import clock, companies
 from calmops.detect.rules import Rule, list_rules
 from calmops.health.models import CollectorState, CompanyHealth, MetricState, ServiceHealth
-from calmops.store import snapshots
 from calmops.store.db import Cursor
 from calmops.vocabulary import HealthStatus
 
@@ -61,17 +60,18 @@ def company_health(
     stale_after = timedelta(seconds=STALE_INTERVALS * interval_s)
     known = {s.service: s for s in companies.list_services(cur, company=company)}
     newest_by_service: dict[str, list[tuple[str, datetime, float]]] = {name: [] for name in known}
-    for service, metric, ts, value in cur.execute(
-        "SELECT service, metric, ts, value FROM latest WHERE company = ? AND labels = '' "
-        "ORDER BY service, metric",
-        [company],
+    newest: datetime | None = None
+    for service, metric, labels, ts, value in cur.execute(
+        "SELECT service, metric, labels, ts, value FROM latest WHERE company = ?", [company]
     ).fetchall():
-        newest_by_service.setdefault(service, []).append((metric, ts, value))
+        newest = ts if newest is None or ts > newest else newest
+        if labels == "":  # the canonical view; labelled series count for freshness only
+            newest_by_service.setdefault(service, []).append((metric, ts, value))
 
     services = []
     for name in sorted(newest_by_service):
         metrics: dict[str, MetricState] = {}
-        for metric, ts, value in newest_by_service[name]:
+        for metric, ts, value in sorted(newest_by_service[name]):
             watching = [r for r in rules if r.metric == metric and r.applies_to(name)]
             metrics[metric] = judge_metric(metric, float(value), ts, watching)
         last_seen = max((m.ts for m in metrics.values()), default=None)
@@ -103,7 +103,6 @@ def company_health(
             )
         )
 
-    newest = snapshots.newest_ts(cur, company=company)
     stale = newest is None or now - newest > stale_after or (collector is not None and not collector.running)
     open_incidents = cur.execute(
         "SELECT count(*) FROM incidents WHERE company = ? AND status <> 'resolved'", [company]

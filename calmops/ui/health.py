@@ -145,12 +145,12 @@ def _chart_panel(company: str, tz: tzinfo, live: bool, refresh_s: float) -> None
     rules = list_rules(cur, company=company, enabled_only=True)
     events = hc.change_events(cur, company=company, start=win.start, end=win.end, services=chosen)
     grid = st.grid(2, min_column_width=460, gap="small")
+    series = hc.metrics_series(cur, company=company, metrics=metrics, services=chosen, win=win)
     for metric in metrics:
-        frame = hc.metric_series(cur, company=company, metric=metric, services=chosen, win=win)
         with grid.cell():
             charts.render_metric_chart(
                 metric,
-                frame,
+                series.get(metric, hc.empty_series()),
                 services=chosen,
                 win=win,
                 tz=tz,

@@ -161,7 +161,12 @@ def latest_frame(health: CompanyHealth, tz: tzinfo) -> pd.DataFrame:
 
 def latest_values(health: CompanyHealth, *, tz: tzinfo) -> None:
     """The raw newest values, folded away: summaries lead, numbers are one click away."""
-    with st.expander(":material/table: Latest values (raw)", expanded=False):
+    raw = st.expander(
+        ":material/table: Latest values (raw)", expanded=False, key="latest_values_open", on_change="rerun"
+    )
+    if not raw.open:
+        return  # built only while open: every refresh would pay for a table nobody looks at
+    with raw:
         frame = latest_frame(health, tz)
         if frame.empty:
             st.caption("Nothing reported yet.")

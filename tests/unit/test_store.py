@@ -179,7 +179,7 @@ def test_bucketed_returns_avg_min_max_per_bucket(db: Database) -> None:
     frame = snapshots.bucketed(
         cur,
         company="acme",
-        metric="cpu_pct",
+        metrics=["cpu_pct"],
         services=["api"],
         start=T0,
         end=T0 + timedelta(hours=1),
