@@ -1,20 +1,24 @@
 """`make bench`: chart, latest-state and Health-page timings on 10M- and 100M-row stores.
 
 The stores are built once with the demo generator (the same world as `make run`, scaled with its
-flags) into bench/data/ and reused. Every figure is a median (and p95) of repeated runs in this one
-process, since the machine is noisy; the command that produced them is printed with them.
+flags) into bench/data/ and reused. The machine is noisy, so store figures are taken in passes that
+alternate between the two stores, and every figure is a median (and p95) over all passes; the
+command that produced them is printed with them.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +30,15 @@ SIZES = {
     "10M": {"days": 3, "companies": 15, "services": 20, "step": 60},
     "100M": {"days": 30, "companies": 15, "services": 20, "step": 60},
 }
-WINDOWS = [("24 h at 1 min", timedelta(hours=24), 60), ("7 d at 5 min", timedelta(days=7), 300),
-           ("30 d at 15 min", timedelta(days=30), 900)]  # fmt: skip
+WINDOWS = {
+    "24 h at 1 min": (timedelta(hours=24), 60),
+    "7 d at 5 min": (timedelta(days=7), 300),
+    "30 d at 15 min": (timedelta(days=30), 900),
+}
+PLAN_QUERY = (
+    "EXPLAIN ANALYZE SELECT count(*) FROM snapshots WHERE company = ? AND service = ? "
+    "AND metric = 'latency_p95_ms' AND labels = '' AND ts >= ? AND ts < ?"
+)
 
 
 def build(name: str) -> Path:
@@ -35,67 +46,116 @@ def build(name: str) -> Path:
     if path.exists():
         return path
     DATA.mkdir(parents=True, exist_ok=True)
-    flags = SIZES[name]
-    command = [sys.executable, "-m", "calmops", "demo", "--no-replay", "--db", str(path), "--now", NOW,
-               *[f"--{k}={v}" for k, v in flags.items()]]  # fmt: skip
-    print(f"building {name}: {' '.join(command[1:])}", flush=True)
+    flags = [f"--{key}={value}" for key, value in SIZES[name].items()]
+    command = [
+        sys.executable,
+        "-m",
+        "calmops",
+        "demo",
+        "--no-replay",
+        "--db",
+        str(path),
+        "--now",
+        NOW,
+        *flags,
+    ]
+    print(f"building {name}: python {' '.join(command[1:])}", flush=True)
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True)
     print(f"built {name} in {time.perf_counter() - started:.0f} s", flush=True)
     return path
 
 
-def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
-    """(p50, p95) in milliseconds after one warm-up run."""
+def sample(fn: Callable[[], object], runs: int) -> list[float]:
+    """Milliseconds per call, after one warm-up call."""
     fn()
-    samples = []
+    out = []
     for _ in range(runs):
         started = time.perf_counter()
         fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+        out.append((time.perf_counter() - started) * 1000)
+    return out
 
 
-def store_figures(path: Path, runs: int) -> dict:
-    from calmops.store import Database, snapshots
+def p50_p95(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
+
+
+@dataclass
+class Store:
+    """One benchmark store, open, with the series every chart query asks for."""
+
+    name: str
+    db: object
+    company: str
+    service: str
+    end: datetime
+    rows: int
+    series: int
+
+
+def open_store(name: str, path: Path) -> Store:
+    from calmops.store import Database
 
     db = Database(path)
     cur = db.cursor()
-    total = cur.execute("SELECT count(*) FROM health_snapshots").fetchall()[0][0]
     company, service = cur.execute(
         "SELECT company, service FROM services WHERE service = 'api' ORDER BY company LIMIT 1"
     ).fetchall()[0]
     end = cur.execute("SELECT max(ts) FROM latest").fetchall()[0][0]
-    out = {"rows": total, "series": cur.execute("SELECT count(*) FROM latest").fetchall()[0][0]}
-    for label, window, bucket in WINDOWS:
+    rows = cur.execute("SELECT count(*) FROM health_snapshots").fetchall()[0][0]
+    series = cur.execute("SELECT count(*) FROM latest").fetchall()[0][0]
+    return Store(name, db, company, service, end, rows, series)
 
-        def query(window=window, bucket=bucket):
-            return snapshots.bucketed(cur, company=company, metrics=["latency_p95_ms"], services=[service],
-                                      start=end - window, end=end, bucket_s=bucket)  # fmt: skip
 
-        points = len(query())
-        out[label] = (*timed(query, runs), points)
-        plan = cur.execute(
-            "EXPLAIN ANALYZE SELECT count(*) FROM snapshots WHERE company = ? AND service = ? "
-            "AND metric = 'latency_p95_ms' AND labels = '' AND ts >= ? AND ts < ?",
-            [company, service, end - window, end],
-        ).fetchall()
-        text = "\n".join(str(r[1]) for r in plan)
-        import re
-
-        scanned = re.findall(r"Row Groups Scanned:\s*([\d,]+)\s*/\s*([\d,]+)", text)
-        out[f"{label} row groups"] = " / ".join(scanned[0]) if scanned else "?"
-    out["latest state"] = timed(lambda: snapshots.latest(cur, company=company), runs)
+def store_pass(store: Store, runs: int, samples: dict) -> dict[str, int]:
+    """One pass of every store figure; returns the points each chart query gave."""
     from calmops.health.service import company_health
+    from calmops.store import snapshots
 
-    out["company health"] = timed(lambda: company_health(cur, company=company, interval_s=60, now=end), runs)
-    db.close()
+    cur = store.db.cursor()
+    points = {}
+    for label, (window, bucket) in WINDOWS.items():
+
+        def chart(window: timedelta = window, bucket: int = bucket) -> object:
+            return snapshots.bucketed(
+                cur,
+                company=store.company,
+                metrics=["latency_p95_ms"],
+                services=[store.service],
+                start=store.end - window,
+                end=store.end,
+                bucket_s=bucket,
+            )
+
+        points[label] = len(chart())
+        samples[(store.name, f"chart query {label}")] += sample(chart, runs)
+    samples[(store.name, "latest state")] += sample(
+        lambda: snapshots.latest(cur, company=store.company), runs
+    )
+    samples[(store.name, "company health")] += sample(
+        lambda: company_health(cur, company=store.company, interval_s=60, now=store.end), runs
+    )
+    return points
+
+
+def row_groups(store: Store) -> dict[str, str]:
+    """Row groups read per chart window, from the plans (on their own cursor: EXPLAIN ANALYZE
+    leaves profiling on for the connection that ran it)."""
+    explain = store.db.cursor()
+    out = {}
+    for label, (window, _) in WINDOWS.items():
+        plan = explain.execute(
+            PLAN_QUERY, [store.company, store.service, store.end - window, store.end]
+        ).fetchall()
+        found = re.findall(r"Row Groups Scanned:\s*([\d,]+)\s*/\s*([\d,]+)", str(plan[0][1]))
+        out[label] = " / ".join(found[0]) if found else "?"
     return out
 
 
-def page_figures(path: Path, runs: int) -> dict:
-    """The Health page's server time per rerun (AppTest) and the size of the charts it ships."""
+def page_figures(path: Path, runs: int) -> tuple[list[float], list[int]]:
+    """The Health page's server time per rerun (AppTest) and the size of each chart it ships."""
     from streamlit.testing.v1 import AppTest
 
     from calmops import clock
@@ -104,51 +164,64 @@ def page_figures(path: Path, runs: int) -> dict:
     os.environ["CALMOPS_DB"] = str(path)
     company, end = cursor().execute("SELECT min(company), max(ts) FROM latest").fetchall()[0]
     clock.freeze(end)  # the page's live window ends "now": the end of the stored history
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["company"] = company
-    at.run()
-    at.switch_page("pages/health.py").run()
-    assert not at.exception, at.exception
-    timing = timed(lambda: at.run(), runs)
-    charts = at.get("plotly_chart")
-    sizes = [len(c.proto.spec) for c in charts]
-    close_db()
-    clock.reset()
-    return {
-        "health page rerun": timing,
-        "charts": len(sizes),
-        "largest chart KB": max(sizes, default=0) / 1000,
-        "page charts KB": sum(sizes) / 1000,
-    }
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params["company"] = company
+        at.run()
+        at.switch_page("pages/health.py").run()
+        assert not at.exception, at.exception
+        rerun = sample(lambda: at.run(), runs)
+        sizes = [len(chart.proto.spec) for chart in at.get("plotly_chart")]
+    finally:
+        close_db()
+        clock.reset()
+    return rerun, sizes
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=15, help="timed runs per figure (median and p95)")
+    parser.add_argument("--runs", type=int, default=7, help="timed calls per figure in each pass")
+    parser.add_argument("--passes", type=int, default=3, help="passes alternating between the stores")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     args = parser.parse_args()
-    print(f"command: python -m bench.run --runs {args.runs} --sizes {' '.join(args.sizes)}")
-    results = {}
-    for name in args.sizes:
-        path = build(name)
-        results[name] = store_figures(path, args.runs) | page_figures(path, max(5, args.runs // 3))
-    print()
-    for name, figures in results.items():
-        print(f"== {name}: {figures['rows']:,} snapshot rows, {figures['series']:,} series")
-        for key, value in figures.items():
-            if key in ("rows", "series"):
+    command = f"python -m bench.run --runs {args.runs} --passes {args.passes} --sizes {' '.join(args.sizes)}"
+    paths = {name: build(name) for name in args.sizes}
+
+    stores = [open_store(name, path) for name, path in paths.items()]
+    samples: dict[tuple[str, str], list[float]] = defaultdict(list)
+    points: dict[str, dict[str, int]] = {}
+    for _ in range(args.passes):
+        for store in stores:
+            points[store.name] = store_pass(store, args.runs, samples)
+    plans = {store.name: row_groups(store) for store in stores}
+    shape = {store.name: (store.rows, store.series) for store in stores}
+    for store in stores:
+        store.db.close()
+    pages = {name: page_figures(path, args.runs * 2) for name, path in paths.items()}
+
+    print(f"\n$ {command}")
+    for name in paths:
+        rows, series = shape[name]
+        print(f"== {name}: {rows:,} snapshot rows, {series:,} series")
+        for (size, figure), values in samples.items():
+            if size != name:
                 continue
-            if isinstance(value, tuple) and len(value) == 3:
-                p50, p95, points = value
-                print(f"  chart query {key:<18} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  ({points} points)")
-            elif isinstance(value, tuple):
-                print(f"  {key:<30} p50 {value[0]:7.2f} ms  p95 {value[1]:7.2f} ms")
-            else:
-                print(f"  {key:<30} {value}")
-    if {"10M", "100M"} <= results.keys():
-        label = WINDOWS[0][0]
-        ratio = results["100M"][label][0] / results["10M"][label][0]
-        print(f"\nsame window ({label}), 10x the retained rows: {ratio:.2f}x the p50")
+            p50, p95 = p50_p95(values)
+            extra = ""
+            if figure.startswith("chart query "):
+                label = figure.removeprefix("chart query ")
+                extra = f"  {points[name][label]} points, row groups read {plans[name][label]}"
+            print(f"  {figure:<28} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms{extra}")
+        rerun, sizes = pages[name]
+        p50, p95 = p50_p95(rerun)
+        page = "health page rerun"
+        print(f"  {page:<28} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  (AppTest, {len(sizes)} charts)")
+        largest, total = max(sizes, default=0) / 1000, sum(sizes) / 1000
+        print(f"  {'chart JSON':<28} largest {largest:.0f} KB, all charts of the page {total:.0f} KB")
+    if {"10M", "100M"} <= paths.keys():
+        label = "chart query 24 h at 1 min"
+        ratio = p50_p95(samples[("100M", label)])[0] / p50_p95(samples[("10M", label)])[0]
+        print(f"\nsame window (24 h at 1 min) with 10x the retained rows: {ratio:.2f}x the p50")
     return 0
 
 

@@ -268,12 +268,15 @@ def _frame(
     (pandas' Arrow string conversion cost more than the query), epoch microseconds made UTC times."""
     keys = [pd.factorize(columns[k], sort=True)[0] if k in strings else columns[k] for k in reversed(order)]
     rows = np.lexsort(keys) if len(columns[order[0]]) else slice(None)
-    columns = {name: values[rows] for name, values in columns.items()}
-    for name in strings:
-        columns[name] = pd.Series(columns[name], dtype=object)
-    for name in times:
-        columns[name] = pd.DatetimeIndex(columns[name].view("M8[us]")).tz_localize("UTC")
-    return pd.DataFrame(columns)
+    out = {}
+    for name, values in columns.items():
+        values = values[rows]
+        if name in strings:
+            values = pd.Series(values, dtype=object)
+        elif name in times:
+            values = pd.DatetimeIndex(values.view("M8[us]")).tz_localize("UTC")
+        out[name] = values
+    return pd.DataFrame(out, copy=False)
 
 
 def latest(cur: Cursor, *, company: str) -> pd.DataFrame:
