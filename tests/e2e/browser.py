@@ -51,11 +51,13 @@ def open_health(page, base_url: str, company: str, timeout_ms: int = 60_000) -> 
     page.wait_for_timeout(500)  # let Plotly finish its transitions before a screenshot
 
 
-def capture_health(base_url: str, company: str, out: Path, *, full_page: bool = False) -> Path:
+def capture_health(base_url: str, company: str, out: Path, *, height: int = 1000) -> Path:
+    """A screenshot of the Health page; Streamlit scrolls inside its own container, so a taller
+    viewport (not Playwright's full_page) is what shows the charts below the tiles."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    with browser_page() as page:
+    with browser_page(height=height) as page:
         page.goto(f"{base_url}/", timeout=60_000)  # warm up: the first run compiles every page
         wait_idle(page)
         open_health(page, base_url, company)
-        page.screenshot(path=str(out), full_page=full_page)
+        page.screenshot(path=str(out))
     return out

@@ -17,7 +17,7 @@ def _first_company(url: str) -> str:
 
 def test_runbook_link_opens_health_with_charts_and_keeps_the_company(live_server) -> None:
     company = _first_company(live_server.url)
-    shot = capture_health(live_server.url, company, ARTIFACTS / "health.png", full_page=True)
+    shot = capture_health(live_server.url, company, ARTIFACTS / "health.png", height=2000)
     assert shot.stat().st_size > 20_000
     with browser_page() as page:
         open_health(page, live_server.url, company)
