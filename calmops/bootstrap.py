@@ -21,27 +21,11 @@ def demo_params(cur: Cursor) -> dict | None:
 
 
 def build_demo(
-    db: Database,
-    *,
-    days: float = 14,
-    companies: int = 3,
-    services: int = 8,
-    step_s: int = 60,
-    seed: int = 7,
-    now: datetime | None = None,
-    progress: Progress | None = None,
+    db: Database, *, progress: Progress | None = None, **world: float | int | datetime | None
 ) -> BuildSummary:
-    """Build the demo world into ``db`` (it records its own parameters), then checkpoint the file."""
-    summary = build_world(
-        db.cursor(),
-        days=days,
-        companies=companies,
-        services=services,
-        step_s=step_s,
-        seed=seed,
-        now=now,
-        progress=progress,
-    )
+    """Build the demo world into ``db`` (``world``: the flags of ``build_world``), then checkpoint
+    the file so a fresh store opens without replaying a write-ahead log."""
+    summary = build_world(db.cursor(), progress=progress, **world)
     db.checkpoint()
     return summary
 

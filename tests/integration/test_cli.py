@@ -1,0 +1,72 @@
+"""The command line: the demo build, its guards, and `check` with and without a server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ROOT
+
+
+def calmops(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    environment = {**os.environ, "CALMOPS_URL": "http://127.0.0.1:9", **(env or {})}  # no server there
+    return subprocess.run(
+        [sys.executable, "-m", "calmops", *args], cwd=ROOT, env=environment, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "demo.duckdb"
+    done = calmops("demo", "--days", "1", "--now", "2026-11-26T12:00:00Z", "--db", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "built" in done.stderr and "snapshots" in done.stderr and "100%" in done.stderr
+    return path
+
+
+def test_demo_refuses_to_overwrite_without_force(demo_db: Path) -> None:
+    done = calmops("demo", "--days", "1", "--db", str(demo_db))
+    assert done.returncode == 2 and "--force" in done.stderr
+
+
+def test_demo_if_missing_leaves_an_existing_store_alone(demo_db: Path) -> None:
+    before = demo_db.stat().st_mtime_ns
+    done = calmops("demo", "--if-missing", "--db", str(demo_db))
+    assert done.returncode == 0 and demo_db.stat().st_mtime_ns == before
+
+
+def test_demo_rejects_a_time_without_zone(tmp_path: Path) -> None:
+    done = calmops("demo", "--now", "2026-11-26 12:00", "--db", str(tmp_path / "x.duckdb"))
+    assert done.returncode == 2 and "zone" in done.stderr
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_check_without_a_server_reads_the_store(demo_db: Path) -> None:
+    done = calmops("check", "--json", env={"CALMOPS_DB": str(demo_db)})
+    assert done.returncode == 0, done.stderr
+    assert "no server running" in done.stderr
+    body = json.loads(done.stdout)
+    assert len(body["companies"]) == 3
+    # the history ended at --now, long ago for the wall clock: a blind store never looks green
+    assert all(c["status"] != "ok" for c in body["companies"])
+    assert all(s["status"] == "unknown" for c in body["companies"] for s in c["services"])
+
+
+def test_check_names_an_unknown_company(demo_db: Path) -> None:
+    done = calmops("check", "--company", "nobody", env={"CALMOPS_DB": str(demo_db)})
+    assert done.returncode == 1 and "unknown company" in done.stderr
+
+
+@pytest.mark.server
+def test_check_goes_through_a_running_server(live_server) -> None:
+    done = calmops("check", env={"CALMOPS_URL": live_server.url, "CALMOPS_DB": str(live_server.db_path)})
+    assert done.returncode == 0, done.stderr
+    assert "no server running" not in done.stderr
+    assert "northwind-freight:" in done.stdout and "dispatch-worker" in done.stdout
