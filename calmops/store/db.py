@@ -26,12 +26,6 @@ def first(cur: Cursor, sql: str, params: list | None = None) -> tuple | None:
     return rows[0] if rows else None
 
 
-def scalar(cur: Cursor, sql: str, params: list | None = None):
-    """The first column of the first row, or None."""
-    row = first(cur, sql, params)
-    return row[0] if row else None
-
-
 class StoreLockedError(RuntimeError):
     """Another process holds the database file (DuckDB allows one writer per file)."""
 
