@@ -1,11 +1,13 @@
-"""Reading incidents for lists and counts (the Incidents page, summaries).
+"""Incidents: reading them for lists and counts, and the writes every part of CalmOps shares.
 
-Detection, workflow and the incident detail extend this module later; what is here only reads,
-always scoped by company, and never scans more than the rows it returns.
+Reads are always scoped by company and never scan more than the rows they return. The writes at
+the end (open, update, timeline events, audit rows) are the ones detection, webhooks and the
+operator's workflow share.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +15,7 @@ from datetime import datetime
 from calmops.store.db import Cursor
 from calmops.vocabulary import IncidentStatus, Severity
 
+SYSTEM = "system"  # the actor of what CalmOps does by itself
 ACTIVE_STATUSES: tuple[str, ...] = tuple(s.value for s in IncidentStatus if s != IncidentStatus.RESOLVED)
 
 
@@ -149,3 +152,160 @@ def incident_counts(cur: Cursor, *, company: str) -> IncidentCounts:
         if status != IncidentStatus.RESOLVED.value:
             by_severity[severity] = by_severity.get(severity, 0) + n
     return IncidentCounts(by_status=by_status, active_by_severity=by_severity)
+
+
+# --- Writes. Each runs in the caller's unit of work; every change leaves a timeline event and an
+# --- audit row, so the incident's story and who changed what can both be read back.
+
+
+def audit(
+    cur: Cursor,
+    *,
+    company: str,
+    ts: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
+    """Append one row to the audit log (never updated, never deleted)."""
+    cur.execute(
+        "INSERT INTO audit_log (company, ts, actor, action, entity, entity_id, before, after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            company,
+            ts,
+            actor,
+            action,
+            entity,
+            str(entity_id),
+            None if before is None else json.dumps(before, default=str),
+            None if after is None else json.dumps(after, default=str),
+        ],
+    )
+
+
+def add_event(
+    cur: Cursor,
+    *,
+    company: str,
+    incident_id: int,
+    ts: datetime,
+    kind: str,
+    message: str,
+    actor: str = SYSTEM,
+    outcome: str | None = None,
+    data: dict | None = None,
+) -> int:
+    """Add one entry to an incident's timeline."""
+    rows = cur.execute(
+        "INSERT INTO incident_events (company, incident_id, ts, kind, actor, message, outcome, data) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [company, incident_id, ts, kind, actor, message, outcome, None if data is None else json.dumps(data)],
+    ).fetchall()
+    return rows[0][0]
+
+
+def open_incident(
+    cur: Cursor,
+    *,
+    company: str,
+    title: str,
+    service: str,
+    severity: Severity,
+    started_at: datetime,
+    detected_at: datetime,
+    source: str,
+    message: str,
+    rule_family: str | None = None,
+    description: str = "",
+    flags: tuple[str, ...] = (),
+    previous_incident_id: int | None = None,
+    actor: str = SYSTEM,
+    data: dict | None = None,
+) -> int:
+    """Create an open incident with its first timeline event (``detected``) and an audit row."""
+    rows = cur.execute(
+        """INSERT INTO incidents (company, title, service, severity, status, source, rule_family,
+               description, flags, started_at, detected_at, previous_incident_id, updated_at)
+           VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+        [
+            company,
+            title,
+            service,
+            Severity(severity).value,
+            source,
+            rule_family,
+            description,
+            list(flags),
+            started_at,
+            detected_at,
+            previous_incident_id,
+            detected_at,
+        ],
+    ).fetchall()
+    incident_id = rows[0][0]
+    add_event(
+        cur,
+        company=company,
+        incident_id=incident_id,
+        ts=detected_at,
+        kind="detected",
+        message=message,
+        actor=actor,
+        data=data,
+    )
+    audit(
+        cur,
+        company=company,
+        ts=detected_at,
+        actor=actor,
+        action="open",
+        entity="incident",
+        entity_id=incident_id,
+        after={"title": title, "service": service, "severity": Severity(severity).value, "source": source},
+    )
+    return incident_id
+
+
+def update_incident(
+    cur: Cursor,
+    *,
+    company: str,
+    incident_id: int,
+    ts: datetime,
+    actor: str = SYSTEM,
+    status: IncidentStatus | None = None,
+    severity: Severity | None = None,
+    add_flags: tuple[str, ...] = (),
+    resolved_at: datetime | None = None,
+) -> None:
+    """Change status, severity or flags, bump the version, and audit the before and after."""
+    before = cur.execute(
+        "SELECT status, severity, flags FROM incidents WHERE id = ? AND company = ?", [incident_id, company]
+    ).fetchall()
+    if not before:
+        raise LookupError(f"no incident {incident_id} for {company}")
+    old_status, old_severity, old_flags = before[0]
+    new_flags = list(dict.fromkeys([*(old_flags or []), *add_flags]))
+    new_status = IncidentStatus(status).value if status else old_status
+    new_severity = Severity(severity).value if severity else old_severity
+    cur.execute(
+        """UPDATE incidents SET status = ?, severity = ?, flags = ?, version = version + 1, updated_at = ?,
+               resolved_at = CASE WHEN ? = 'resolved' THEN coalesce(?, resolved_at) ELSE NULL END
+           WHERE id = ? AND company = ?""",
+        [new_status, new_severity, new_flags, ts, new_status, resolved_at, incident_id, company],
+    )
+    audit(
+        cur,
+        company=company,
+        ts=ts,
+        actor=actor,
+        action="update",
+        entity="incident",
+        entity_id=incident_id,
+        before={"status": old_status, "severity": old_severity, "flags": list(old_flags or [])},
+        after={"status": new_status, "severity": new_severity, "flags": new_flags},
+    )

@@ -12,3 +12,6 @@ CREATE TABLE rule_state (
     evaluated_through  TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (company, rule_id, service)
 );
+
+-- A dependant that joined an upstream incident keeps which of its rule families brought it in.
+ALTER TABLE incident_services ADD COLUMN rule_family VARCHAR;
