@@ -26,6 +26,7 @@ from calmops.demo.generate import chunks, company_events
 from calmops.demo.records import insert_episodes, insert_events, load_episodes, load_params, load_versions
 from calmops.demo.samples import LOOKBACK_S, series_table, service_values
 from calmops.demo.world import CompanyWorld, ServiceSpec, company_profile, define_world, metrics_for
+from calmops.detect import after_ingest
 from calmops.health.models import CollectorState
 from calmops.store import Database, unit_of_work
 from calmops.store.db import Cursor
@@ -206,6 +207,8 @@ class Simulation:
                 written += append(
                     cur, _company_rows(company, company.services, t, episodes, world.seed)
                 ).accepted
+        for company in world.companies:
+            after_ingest(company=company.slug, until=at, cur=cur)
         return written
 
     def backfill(self, now: datetime | None = None) -> int:
