@@ -9,6 +9,7 @@ from pathlib import Path
 from calmops.config import settings
 from calmops.demo.generate import BuildSummary, build_world
 from calmops.demo.records import load_params
+from calmops.demo.replay import ReplaySummary, replay_history
 from calmops.store import Database, open_db
 from calmops.store.db import Cursor
 
@@ -21,13 +22,23 @@ def demo_params(cur: Cursor) -> dict | None:
 
 
 def build_demo(
-    db: Database, *, progress: Progress | None = None, **world: float | int | datetime | None
-) -> BuildSummary:
-    """Build the demo world into ``db`` (``world``: the flags of ``build_world``), then checkpoint
-    the file so a fresh store opens without replaying a write-ahead log."""
-    summary = build_world(db.cursor(), progress=progress, **world)
+    db: Database,
+    *,
+    progress: Progress | None = None,
+    replay: bool = True,
+    replay_progress: Progress | None = None,
+    **world: float | int | datetime | None,
+) -> tuple[BuildSummary, ReplaySummary | None]:
+    """Build the demo world into ``db`` (``world``: the flags of ``build_world``), replay its history
+    through detection unless told not to, then checkpoint the file so it opens without a WAL."""
+    cur = db.cursor()
+    summary = build_world(cur, progress=progress, **world)
+    replayed = None
+    if replay:
+        days = (summary.ended_at - summary.started_at).total_seconds() / 86400
+        replayed = replay_history(cur, now=summary.ended_at, days=days, progress=replay_progress)
     db.checkpoint()
-    return summary
+    return summary, replayed
 
 
 def prepare_store(path: Path | None = None, *, progress: Progress | None = None) -> Database:

@@ -26,6 +26,7 @@ from calmops.vocabulary import IncidentStatus, Severity, format_value, metric_in
 FLAP_WINDOW = timedelta(minutes=30)
 FLAP_SWINGS = 2  # recoveries within the window before a new breach marks the incident flapping
 ACTOR = "system:detect"
+Samples = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]  # (service, metric) → (epoch µs, values)
 _STATE_COLUMNS = (
     "company, rule_id, service, state, since, breach_started_at, clear_streak, last_value, evaluated_through"
 )
@@ -48,7 +49,7 @@ class _Change:
     transition: Transition
 
 
-def _load_states(cur: Cursor, company: str) -> dict[tuple[int, str], RuleState]:
+def load_states(cur: Cursor, company: str) -> dict[tuple[int, str], RuleState]:
     rows = cur.execute(
         f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE company = ?",
         [company],
@@ -94,9 +95,9 @@ def _history_end(cur: Cursor) -> datetime | None:
     return datetime.fromisoformat(row[0]) if row else None
 
 
-def _read_samples(
+def read_samples(
     cur: Cursor, *, company: str, metrics: list[str], after: datetime, until: datetime
-) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+) -> Samples:
     """New canonical samples per (service, metric), ascending in time.
 
     Fresh samples live in the small tail table; only when the evaluation reaches back past the
@@ -147,15 +148,32 @@ def evaluate(
     result = Evaluation()
     if not rules:
         return result
-    states = _load_states(cur, company)
+    states = load_states(cur, company)
     first_look = lookback or timedelta(seconds=max(r.for_s for r in rules) * 2 + 600)
     default_after = now - first_look
     # From the oldest point any known series was judged to; a series never judged starts at the
     # lookback (reading further back for it alone would scan history on every round).
     after = min((s.evaluated_through for s in states.values() if s.evaluated_through), default=default_after)
-    samples = _read_samples(
+    samples = read_samples(
         cur, company=company, metrics=sorted({r.metric for r in rules}), after=after, until=now
     )
+    return judge(
+        cur, company=company, rules=rules, states=states, samples=samples, default_after=default_after
+    )
+
+
+def judge(
+    cur: Cursor,
+    *,
+    company: str,
+    rules: list[Rule],
+    states: dict[tuple[int, str], RuleState],
+    samples: Samples,
+    default_after: datetime,
+) -> Evaluation:
+    """Advance every (rule, series) over its samples newer than where it stood, save the states
+    and apply the transitions to incidents. ``states`` is updated in place."""
+    result = Evaluation()
     changes: list[_Change] = []
     touched: dict[tuple[int, str], RuleState] = {}
     for (service, metric), (ts, values) in samples.items():
@@ -263,14 +281,16 @@ def _upstream(graph: dict[str, tuple[str, ...]], service: str) -> list[str]:
 def _upstream_incident(
     cur: Cursor, company: str, graph: dict[str, tuple[str, ...]], service: str, at: datetime
 ) -> tuple[int, str] | None:
-    """An active incident of an upstream service that began no later than ``at``."""
+    """An incident of an upstream service that is still breaching (not recovered to ``monitoring``)
+    and began no later than ``at``: the probable cause of the dependant's breach."""
     upstream = _upstream(graph, service)
     if not upstream:
         return None
     marks = ", ".join("?" for _ in upstream)
     rows = cur.execute(
         f"""SELECT id, service FROM incidents
-            WHERE company = ? AND service IN ({marks}) AND status <> 'resolved' AND started_at <= ?""",
+            WHERE company = ? AND service IN ({marks}) AND status IN ('open', 'acknowledged', 'mitigating')
+              AND started_at <= ?""",
         [company, *upstream, at],
     ).fetchall()
     if not rows:
