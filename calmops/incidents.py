@@ -309,3 +309,129 @@ def update_incident(
         before={"status": old_status, "severity": old_severity, "flags": list(old_flags or [])},
         after={"status": new_status, "severity": new_severity, "flags": new_flags},
     )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    id: int
+    ts: datetime
+    kind: str
+    actor: str
+    message: str
+    outcome: str | None
+    data: dict | None
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    """One incident with everything the Incident page and ``GET /incidents/{id}`` show."""
+
+    summary: IncidentSummary
+    description: str
+    source: str
+    rule_family: str | None
+    pattern: str | None
+    acknowledged_at: datetime | None
+    previous_incident_id: int | None
+    affected: tuple[str, ...]
+    timeline: tuple[TimelineEntry, ...]
+
+
+def get_incident(cur: Cursor, *, company: str, incident_id: int) -> IncidentDetail | None:
+    """The incident, or None when it does not exist *or belongs to another company* (callers answer
+    both the same way, so ids never reveal another tenant's incidents)."""
+    rows = cur.execute(
+        """SELECT id, company, title, service, severity, status, flags, started_at, detected_at,
+                  resolved_at, escalated_at, assignee, updated_at, version, description, source,
+                  rule_family, pattern, acknowledged_at, previous_incident_id
+           FROM incidents WHERE id = ? AND company = ?""",
+        [incident_id, company],
+    ).fetchall()
+    if not rows:
+        return None
+    r = rows[0]
+    summary = IncidentSummary(
+        id=r[0], company=r[1], title=r[2], service=r[3], severity=Severity(r[4]), status=IncidentStatus(r[5]),
+        flags=tuple(r[6] or ()), started_at=r[7], detected_at=r[8], resolved_at=r[9], escalated_at=r[10],
+        assignee=r[11], updated_at=r[12], version=r[13],
+    )  # fmt: skip
+    affected = cur.execute(
+        "SELECT service FROM incident_services WHERE incident_id = ? AND company = ?", [incident_id, company]
+    ).fetchall()
+    events = cur.execute(
+        """SELECT id, ts, kind, actor, message, outcome, data FROM incident_events
+           WHERE incident_id = ? AND company = ?""",
+        [incident_id, company],
+    ).fetchall()
+    timeline = tuple(
+        TimelineEntry(e[0], e[1], e[2], e[3], e[4], e[5], json.loads(e[6]) if e[6] else None)
+        for e in sorted(events, key=lambda e: (e[1], e[0]))
+    )
+    return IncidentDetail(
+        summary=summary,
+        description=r[14],
+        source=r[15],
+        rule_family=r[16],
+        pattern=r[17],
+        acknowledged_at=r[18],
+        previous_incident_id=r[19],
+        affected=tuple(sorted({a[0] for a in affected})),
+        timeline=timeline,
+    )
+
+
+class InvalidIncidentError(ValueError):
+    """A manual incident that cannot be created as asked; ``field`` names what is wrong."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def create_manual(
+    cur: Cursor,
+    *,
+    company: str,
+    title: str,
+    service: str,
+    severity: str,
+    description: str,
+    customer_impact: bool,
+    actor: str,
+    now: datetime,
+) -> int:
+    """An incident a person opens by hand (runbook step 2: "manually create incident if needed").
+
+    Validated before anything is written; runs in the caller's transaction."""
+    title = (title or "").strip()
+    if not title or len(title) > 200:
+        raise InvalidIncidentError("title must be 1 to 200 characters", "title")
+    try:
+        level = Severity(severity)
+    except ValueError:
+        raise InvalidIncidentError(
+            f"severity must be one of {', '.join(s.value for s in Severity)}", "severity"
+        ) from None
+    if len(description or "") > 10_000:
+        raise InvalidIncidentError("description must be at most 10,000 characters", "description")
+    if not isinstance(customer_impact, bool):
+        raise InvalidIncidentError("customer_impact must be true or false", "customer_impact")
+    known = cur.execute(
+        "SELECT 1 FROM services WHERE company = ? AND service = ?", [company, service]
+    ).fetchall()
+    if not known:
+        raise InvalidIncidentError(f"unknown service {service!r}; register it first", "service")
+    return open_incident(
+        cur,
+        company=company,
+        title=title,
+        service=service,
+        severity=level,
+        started_at=now,
+        detected_at=now,
+        source="manual",
+        message=f"Opened by hand by {actor}" + (": customers are affected" if customer_impact else ""),
+        description=description or "",
+        flags=("customer_impact",) if customer_impact else (),
+        actor=actor,
+    )

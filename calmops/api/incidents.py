@@ -1,0 +1,145 @@
+"""`/api/ops/incidents`: the list, one incident with its timeline, and incidents opened by hand."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from calmops import clock, incidents
+from calmops.api.common import ApiError, check_company, endpoint, in_store, require_company
+from calmops.api.ingest import actor_of, json_object
+from calmops.api.registry import page
+from calmops.store import cursor, unit_of_work
+from calmops.timeio import BadTimeError, parse_iso, to_iso
+from calmops.vocabulary import IncidentStatus, Severity
+
+
+def summary_json(s: incidents.IncidentSummary) -> dict:
+    return {
+        "id": s.id,
+        "company": s.company,
+        "title": s.title,
+        "service": s.service,
+        "severity": s.severity.value,
+        "status": s.status.value,
+        "version": s.version,
+        "started_at": to_iso(s.started_at),
+        "detected_at": to_iso(s.detected_at),
+        "resolved_at": to_iso(s.resolved_at),
+        "flags": list(s.flags),
+        "assignee": s.assignee,
+    }
+
+
+def detail_json(d: incidents.IncidentDetail) -> dict:
+    return {
+        **summary_json(d.summary),
+        "services": [d.summary.service, *d.affected],
+        "description": d.description,
+        "source": d.source,
+        "acknowledged_at": to_iso(d.acknowledged_at),
+        "previous_incident_id": d.previous_incident_id,
+        "brief": None,
+        "recommendations": [],
+        "timeline": [
+            {
+                "id": e.id,
+                "ts": to_iso(e.ts),
+                "kind": e.kind,
+                "actor": e.actor,
+                "message": e.message,
+                "outcome": e.outcome,
+            }
+            for e in d.timeline
+        ],
+    }
+
+
+def _enum_list(request: Request, name: str, allowed: type[IncidentStatus] | type[Severity]) -> list[str]:
+    values = [v for raw in request.query_params.getlist(name) for v in raw.split(",") if v]
+    for value in values:
+        if value not in {a.value for a in allowed}:
+            raise ApiError(400, f"{name} must be one of {', '.join(a.value for a in allowed)}", name)
+    return values
+
+
+def _time(request: Request, name: str):
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return parse_iso(raw)
+    except BadTimeError as exc:
+        raise ApiError(400, str(exc), name) from None
+
+
+def _list(request: Request) -> dict:
+    company = require_company(request)
+    limit, after = page(request)
+    if after is not None and not after.isdigit():
+        raise ApiError(400, "cursor must be the value of 'next' from the previous page", "cursor")
+    found = incidents.list_incidents(
+        cursor(),
+        company=company,
+        status=_enum_list(request, "status", IncidentStatus),
+        severity=_enum_list(request, "severity", Severity),
+        service=request.query_params.get("service") or None,
+        since=_time(request, "since"),
+        until=_time(request, "until"),
+        limit=limit + 1,
+        before_id=int(after) if after else None,
+    )
+    more = len(found) > limit
+    found = found[:limit]
+    return {"incidents": [summary_json(s) for s in found], "next": str(found[-1].id) if more else None}
+
+
+@endpoint
+async def get_incidents(request: Request) -> JSONResponse:
+    return JSONResponse(await in_store(_list, request))
+
+
+def _one(request: Request) -> dict:
+    company = require_company(request)
+    raw = request.path_params["incident_id"]
+    detail = (
+        incidents.get_incident(cursor(), company=company, incident_id=int(raw)) if raw.isdigit() else None
+    )
+    if detail is None:
+        raise ApiError(404, f"no incident {raw} in {company!r}", "id")
+    return detail_json(detail)
+
+
+@endpoint
+async def get_incident(request: Request) -> JSONResponse:
+    return JSONResponse(await in_store(_one, request))
+
+
+def _create(body: dict, actor: str) -> dict:
+    company = body.get("company")
+    if not isinstance(company, str):
+        raise ApiError(400, "company is required", "company")
+    check_company(company)
+    cur = cursor()
+    try:
+        with unit_of_work(cur):
+            incident_id = incidents.create_manual(
+                cur,
+                company=company,
+                title=body.get("title") if isinstance(body.get("title"), str) else "",
+                service=str(body.get("service") or ""),
+                severity=str(body.get("severity") or ""),
+                description=body.get("description") if isinstance(body.get("description"), str) else "",
+                customer_impact=body.get("customer_impact", False),
+                actor=actor,
+                now=clock.now(),
+            )
+    except incidents.InvalidIncidentError as exc:
+        raise ApiError(400, str(exc), exc.field) from None
+    return detail_json(incidents.get_incident(cur, company=company, incident_id=incident_id))
+
+
+@endpoint
+async def post_incident(request: Request) -> JSONResponse:
+    body = await json_object(request)
+    return JSONResponse(await in_store(_create, body, actor_of(body)), status_code=201)

@@ -1,0 +1,87 @@
+"""`/api/ops/incidents` against a real server over a demo world whose history was replayed."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.server
+
+
+def get(server, path: str, **params) -> requests.Response:
+    return requests.get(f"{server.url}/api/ops/{path}", params=params, timeout=30)
+
+
+def test_the_replayed_history_left_incidents_most_of_them_resolved(live_server) -> None:
+    body = get(live_server, "incidents", company="northwind-freight", limit=1000).json()
+    found = body["incidents"]
+    assert len(found) >= 5 and body["next"] is None
+    statuses = [i["status"] for i in found]
+    assert statuses.count("resolved") > len(found) / 2
+    first = found[0]
+    assert set(first) >= {
+        "id",
+        "title",
+        "service",
+        "severity",
+        "status",
+        "started_at",
+        "detected_at",
+        "flags",
+    }
+    assert found == sorted(found, key=lambda i: (i["started_at"], i["id"]), reverse=True)
+
+
+def test_filters_and_pages(live_server) -> None:
+    resolved = get(live_server, "incidents", company="northwind-freight", status="resolved").json()[
+        "incidents"
+    ]
+    assert resolved and all(i["status"] == "resolved" for i in resolved)
+    first = get(live_server, "incidents", company="northwind-freight", limit=2).json()
+    assert len(first["incidents"]) == 2 and first["next"]
+    second = get(live_server, "incidents", company="northwind-freight", limit=2, cursor=first["next"]).json()
+    assert not {i["id"] for i in first["incidents"]} & {i["id"] for i in second["incidents"]}
+    bad = get(live_server, "incidents", company="northwind-freight", status="sleeping")
+    assert bad.status_code == 400 and bad.json()["field"] == "status"
+    bad = get(live_server, "incidents", company="northwind-freight", since="yesterday")
+    assert bad.status_code == 400 and bad.json()["field"] == "since"
+
+
+def test_one_incident_with_its_timeline_and_tenant_isolation(live_server) -> None:
+    incident = get(live_server, "incidents", company="northwind-freight", status="resolved").json()[
+        "incidents"
+    ][0]
+    body = get(live_server, f"incidents/{incident['id']}", company="northwind-freight").json()
+    kinds = [e["kind"] for e in body["timeline"]]
+    assert kinds[0] == "detected" and "resolved" in kinds and "acknowledged" in kinds
+    assert [e["ts"] for e in body["timeline"]] == sorted(e["ts"] for e in body["timeline"])
+    assert body["services"][0] == body["service"]
+    other = get(live_server, f"incidents/{incident['id']}", company="cedar-couriers")
+    missing = get(live_server, "incidents/999999999", company="cedar-couriers")
+    assert other.status_code == missing.status_code == 404
+    assert other.json().keys() == missing.json().keys()
+
+
+def test_an_incident_opened_by_hand(live_server) -> None:
+    before = len(get(live_server, "incidents", company="cedar-couriers", limit=1000).json()["incidents"])
+    made = requests.post(
+        f"{live_server.url}/api/ops/incidents",
+        json={"company": "cedar-couriers", "title": "Customers report missing tracking updates",
+              "service": "tracking-ingest", "severity": "high", "description": "Two tickets since 09:10",
+              "customer_impact": True, "actor": "alice"},
+        timeout=30,
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["status"] == "open" and body["severity"] == "high" and "customer_impact" in body["flags"]
+    assert body["timeline"][0]["kind"] == "detected" and body["timeline"][0]["actor"] == "alice"
+    for wrong, field in [
+        ({"severity": "sev1"}, "severity"),
+        ({"service": "nope"}, "service"),
+        ({"title": ""}, "title"),
+    ]:
+        payload = {"company": "cedar-couriers", "title": "x", "service": "web", "severity": "info", **wrong}
+        answer = requests.post(f"{live_server.url}/api/ops/incidents", json=payload, timeout=30)
+        assert answer.status_code == 400 and answer.json()["field"] == field
+    after = len(get(live_server, "incidents", company="cedar-couriers", limit=1000).json()["incidents"])
+    assert after == before + 1
