@@ -11,11 +11,13 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
 from calmops.config import settings
+from calmops.store.db import Cursor
 from calmops.timeio import BadTimeError, parse_iso
 
 
@@ -168,7 +170,315 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--company", help="one company (default: every company)")
     check.add_argument("--json", action="store_true", help="print the API's JSON answer")
     check.set_defaults(func=cmd_check)
+    add_registry_commands(sub)
     return parser
+
+
+# --- registry and ingest: `company add`, `service add`, `target add|list|remove`, `ingest FILE`.
+# Each goes through the running server's API when one is up, else straight to CALMOPS_DB with the
+# same service functions, so both paths validate and answer alike.
+
+
+class CommandError(Exception):
+    """A refused command: the server's or the store's reason, printed as ``error: …``."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def _actor() -> str:
+    try:
+        import getpass
+
+        return f"cli:{getpass.getuser()}"
+    except (ImportError, KeyError, OSError):
+        return "cli"
+
+
+def _headers() -> dict[str, str]:
+    token = os.environ.get("CALMOPS_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _api(method: str, path: str, *, params: dict | None = None, body: dict | None = None,
+         data: bytes | None = None, content_type: str | None = None) -> dict | None:  # fmt: skip
+    """One API call; a refusal raises CommandError with the server's error and field."""
+    headers = _headers()
+    if content_type:
+        headers["Content-Type"] = content_type
+    answer = requests.request(
+        method, f"{settings().base_url}/api/ops/{path}", params=params, json=body, data=data,
+        headers=headers, timeout=120,
+    )  # fmt: skip
+    payload = None
+    if answer.content:
+        try:
+            payload = answer.json()
+        except ValueError:
+            payload = {"error": answer.text[:300]}
+    if not answer.ok:
+        payload = payload or {}
+        raise CommandError(payload.get("error") or f"HTTP {answer.status_code}", payload.get("field"))
+    return payload
+
+
+def _offline(work: Callable[[Cursor], object]) -> object:
+    """Run ``work`` on CALMOPS_DB itself (no server holds it); a new file gets the demo world
+    unless CALMOPS_DEMO=0, as when the server starts on it."""
+    from calmops import companies
+    from calmops.api.common import ApiError
+    from calmops.bootstrap import prepare_store
+    from calmops.store import StoreLockedError, close_db
+
+    path = settings().db_path
+    try:
+        db = prepare_store(path, progress=ProgressBar("demo world") if not path.exists() else None)
+    except StoreLockedError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"(no server at {settings().base_url}: working on {path} directly)", file=sys.stderr)
+    try:
+        return work(db.cursor())
+    except companies.InvalidError as exc:
+        raise CommandError(exc.message, exc.field) from None
+    except (companies.UnknownCompanyError, companies.NotFoundError, companies.AlreadyExistsError) as exc:
+        raise CommandError(str(exc)) from None
+    except ApiError as exc:
+        raise CommandError(exc.error, exc.field) from None
+    finally:
+        close_db()
+
+
+def _via(online: Callable[[], object], offline: Callable[[Cursor], object]) -> object:
+    return online() if _server_up(settings().base_url) else _offline(offline)
+
+
+def _refused(exc: CommandError) -> int:
+    print(f"error: {exc.message}" + (f" (field {exc.field})" if exc.field else ""), file=sys.stderr)
+    return 1
+
+
+def cmd_company_add(args: argparse.Namespace) -> int:
+    from calmops import companies
+
+    body = {"company": args.slug, "name": args.name, "actor": _actor()}
+
+    def offline(cur: Cursor) -> dict:
+        created = companies.add_company(cur, company=args.slug, name=args.name, actor=body["actor"])
+        return {"company": created.company, "name": created.name}
+
+    try:
+        created = _via(lambda: _api("POST", "companies", body=body), offline)
+    except CommandError as exc:
+        return _refused(exc)
+    print(f"added company {created['company']} ({created['name']})")
+    return 0
+
+
+def cmd_service_add(args: argparse.Namespace) -> int:
+    from calmops import companies
+
+    depends_on = [s.strip() for s in (args.depends_on or "").split(",") if s.strip()]
+    body = {"company": args.company, "service": args.service, "kind": args.kind, "depends_on": depends_on,
+            "customer_facing": args.customer_facing, "actor": _actor()}  # fmt: skip
+    if args.description:
+        body["description"] = args.description
+
+    def offline(cur: Cursor) -> dict:
+        fields = {k: v for k, v in body.items() if k != "actor"}
+        return companies.service_json(companies.register_service(cur, **fields, actor=body["actor"]))
+
+    try:
+        created = _via(lambda: _api("POST", "services", body=body), offline)
+    except CommandError as exc:
+        return _refused(exc)
+    upstream = f", depends on {', '.join(created['depends_on'])}" if created["depends_on"] else ""
+    facing = ", customer-facing" if created["customer_facing"] else ""
+    print(f"added service {created['service']} ({created['kind']}{facing}{upstream}) to {created['company']}")
+    return 0
+
+
+def cmd_target_add(args: argparse.Namespace) -> int:
+    from calmops import targets
+
+    body = {"company": args.company, "service": args.service, "url": args.url, "format": args.format,
+            "timeout_s": args.timeout, "interval_s": args.interval, "actor": _actor()}  # fmt: skip
+
+    def offline(cur: Cursor) -> dict:
+        fields = {k: v for k, v in body.items() if k != "actor"}
+        return targets.add_target(cur, **fields, actor=body["actor"]).to_json()
+
+    try:
+        created = _via(lambda: _api("POST", "targets", body=body), offline)
+    except CommandError as exc:
+        return _refused(exc)
+    every = f"every {created['interval_s']:g} s"
+    print(f"added target {created['id']}: {created['service']} at {created['url']} {every}")
+    return 0
+
+
+def cmd_target_list(args: argparse.Namespace) -> int:
+    from calmops import companies, targets
+
+    def online() -> list[dict]:
+        found, cursor = [], None
+        while True:
+            params = {"company": args.company, "limit": 1000, **({"cursor": cursor} if cursor else {})}
+            page = _api("GET", "targets", params=params)
+            found += page["targets"]
+            cursor = page["next"]
+            if not cursor:
+                return found
+
+    def offline(cur: Cursor) -> list[dict]:
+        companies.check_slug(args.company)
+        companies.get_company(cur, company=args.company)
+        return [t.to_json() for t in targets.list_targets(cur, company=args.company)]
+
+    try:
+        found = _via(online, offline)
+    except CommandError as exc:
+        return _refused(exc)
+    if args.json:
+        print(json.dumps({"targets": found}, indent=2))
+        return 0
+    if not found:
+        print(f"{args.company} has no targets")
+    for t in found:
+        state = "never probed" if t["last_probe_at"] is None else ("ok" if t["last_ok"] else "failing")
+        why = f" — {t['last_reason']}" if t["last_reason"] and not t["last_ok"] else ""
+        print(f"{t['id']:>6}  {t['service']:<20} {t['url']}  [{t['format'] or 'auto'}, every "
+              f"{t['interval_s']:g} s]  {state}{why}")  # fmt: skip
+    return 0
+
+
+def cmd_target_remove(args: argparse.Namespace) -> int:
+    from calmops import targets
+
+    def offline(cur: Cursor) -> None:
+        targets.remove_target(cur, company=args.company, id=args.id, actor=_actor())
+
+    try:
+        _via(lambda: _api("DELETE", "targets", params={"company": args.company, "id": args.id}), offline)
+    except CommandError as exc:
+        return _refused(exc)
+    print(f"removed target {args.id} from {args.company}")
+    return 0
+
+
+def _ingest_body(text: str, args: argparse.Namespace) -> dict:
+    """A JSON push body from the file, with ``--company`` (and ``--service`` for items without one)."""
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"the file starts like JSON but is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise CommandError('expected a JSON object {"company", "snapshots": [...]}, as the API takes')
+    if body.setdefault("company", args.company) != args.company:
+        raise CommandError(f"the file is for company {body['company']!r}, not {args.company!r}", "company")
+    if args.service and isinstance(body.get("snapshots"), list):
+        for item in body["snapshots"]:
+            if isinstance(item, dict):
+                item.setdefault("service", args.service)
+    body.setdefault("actor", _actor())
+    return body
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Push a file of snapshots: the API's JSON body, or Prometheus text for one service."""
+    from calmops import ingest
+    from calmops.health.parsers import ParseError, parse
+
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    is_json = raw.lstrip()[:1] in (b"{", b"[")
+    text_type = "text/plain; version=0.0.4"
+    try:
+        if is_json:
+            body = _ingest_body(raw.decode("utf-8-sig", errors="replace"), args)
+
+            def online() -> dict:
+                return _api("POST", "snapshots", body=body)
+
+            def offline(cur: Cursor) -> dict:
+                result = ingest.push(cur, batch=ingest.snapshot_batch(body), actor=body["actor"])
+                return {"accepted": result.accepted, "duplicates": result.duplicates}
+
+        else:
+            if not args.service:
+                raise CommandError("Prometheus text needs --service (which service these samples are from)")
+
+            def online() -> dict:
+                params = {"company": args.company, "service": args.service}
+                return _api("POST", "snapshots", params=params, data=raw, content_type=text_type)
+
+            def offline(cur: Cursor) -> dict:
+                try:
+                    parsed = parse(raw, content_type=text_type, declared="prometheus")
+                except ParseError as exc:
+                    raise CommandError(f"the file is not Prometheus text: {exc}") from None
+                batch = ingest.samples_batch(
+                    company=args.company, service=args.service, samples=parsed.samples, notes=parsed.notes
+                )
+                result = ingest.push(cur, batch=batch, actor=_actor())
+                answer = {"accepted": result.accepted, "duplicates": result.duplicates}
+                return {**answer, "notes": list(result.notes)} if result.notes else answer
+
+        answer = _via(online, offline)
+    except CommandError as exc:
+        return _refused(exc)
+    print(f"accepted {answer['accepted']:,} snapshots, {answer['duplicates']:,} duplicates ({args.company})")
+    for note in answer.get("notes", []):
+        print(f"  note: {note}")
+    return 0
+
+
+def add_registry_commands(sub: argparse._SubParsersAction) -> None:
+    company = sub.add_parser("company", help="register companies (tenants)")
+    company_sub = company.add_subparsers(dest="action", required=True)
+    add = company_sub.add_parser("add", help="register a company")
+    add.add_argument("slug", help="the company's slug, e.g. acme-freight")
+    add.add_argument("--name", required=True, help="its display name")
+    add.set_defaults(func=cmd_company_add)
+
+    service = sub.add_parser("service", help="register services")
+    service_sub = service.add_subparsers(dest="action", required=True)
+    add = service_sub.add_parser("add", help="register a service of a company")
+    add.add_argument("--company", required=True)
+    add.add_argument("--service", required=True, help="its name, e.g. api or dispatch-worker")
+    add.add_argument("--kind", required=True, help="web|api|worker|database|cache|queue|external|other")
+    add.add_argument("--depends-on", help="comma-separated upstream services it calls (registered already)")
+    add.add_argument("--customer-facing", action="store_true", help="customers notice when it degrades")
+    add.add_argument("--description", help="one line on what it does")
+    add.set_defaults(func=cmd_service_add)
+
+    target = sub.add_parser("target", help="health-check targets the collector probes")
+    target_sub = target.add_subparsers(dest="action", required=True)
+    add = target_sub.add_parser("add", help="probe a service's health endpoint")
+    add.add_argument("--company", required=True)
+    add.add_argument("--service", required=True)
+    add.add_argument("--url", required=True, help="http:// or https:// health endpoint")
+    add.add_argument("--format", help="json, health+json, spring or prometheus (default: detect)")
+    add.add_argument("--timeout", type=float, help="seconds, 0.1 to 60 (default 5)")
+    add.add_argument("--interval", type=float, help="seconds between probes, 5 to 3600 (default 30)")
+    add.set_defaults(func=cmd_target_add)
+    listing = target_sub.add_parser("list", help="a company's targets and their last probe")
+    listing.add_argument("--company", required=True)
+    listing.add_argument("--json", action="store_true", help="print the API's JSON")
+    listing.set_defaults(func=cmd_target_list)
+    remove = target_sub.add_parser("remove", help="stop probing a target (its probe log stays)")
+    remove.add_argument("id", type=int, help="the target's id (see target list)")
+    remove.add_argument("--company", required=True)
+    remove.set_defaults(func=cmd_target_remove)
+
+    push = sub.add_parser("ingest", help="push a file of snapshots (the API's JSON, or Prometheus text)")
+    push.add_argument("file", help="the file, or - for standard input")
+    push.add_argument("--company", required=True)
+    push.add_argument("--service", help="the service of Prometheus text (or of JSON items without one)")
+    push.set_defaults(func=cmd_ingest)
 
 
 def main(argv: list[str] | None = None) -> int:

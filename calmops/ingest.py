@@ -58,6 +58,7 @@ class SnapshotBatch:
     company: str
     rows: list[Row]
     skipped: int = 0  # Prometheus text samples that were NaN or infinite
+    notes: tuple[str, ...] = ()  # what the parser of a text push left out, and why
 
     @property
     def services(self) -> tuple[str, ...]:
@@ -74,6 +75,7 @@ class PushResult:
     duplicates: int
     registered: tuple[str, ...] = ()  # services the push introduced (kind "other")
     skipped: int = 0
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,12 @@ def snapshot_batch(body: object, *, now: datetime | None = None) -> SnapshotBatc
 
 
 def samples_batch(
-    *, company: object, service: object, samples: Iterable, ts: datetime | None = None
+    *,
+    company: object,
+    service: object,
+    samples: Iterable,
+    ts: datetime | None = None,
+    notes: Iterable[str] = (),
 ) -> SnapshotBatch:
     """Snapshots from parsed Prometheus text (``Sample(metric, labels, value)``), all at ``ts``.
 
@@ -298,7 +305,7 @@ def samples_batch(
         raise InvalidError(f"at most {MAX_SNAPSHOTS:,} samples per push, got {len(rows):,}", "body")
     if not rows:
         raise InvalidError("the text holds no samples with a finite value", "body")
-    return SnapshotBatch(company, rows, skipped)
+    return SnapshotBatch(company, rows, skipped, tuple(notes))
 
 
 def push(cur: Cursor, *, batch: SnapshotBatch, actor: str = "api") -> PushResult:
@@ -318,7 +325,7 @@ def push(cur: Cursor, *, batch: SnapshotBatch, actor: str = "api") -> PushResult
     registered, written = retry_conflicts(work)
     if written.accepted:
         after_ingest(company=batch.company, services=batch.services, until=batch.newest, cur=cur)
-    return PushResult(written.accepted, written.duplicates, tuple(registered), batch.skipped)
+    return PushResult(written.accepted, written.duplicates, tuple(registered), batch.skipped, batch.notes)
 
 
 def after_ingest(

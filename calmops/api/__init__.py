@@ -9,6 +9,16 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Route
 
 from calmops.api.health import get_companies, get_health
+from calmops.api.incidents import get_incident, get_incidents, post_incident
+from calmops.api.ingest import post_event, post_snapshots
+from calmops.api.registry import (
+    delete_target,
+    get_services,
+    get_targets,
+    post_company,
+    post_service,
+    post_target,
+)
 
 PAGES = ("health", "incidents", "runbook")
 
@@ -30,6 +40,17 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/api/ops/health", get_health, methods=["GET"]),
         Route("/api/ops/companies", get_companies, methods=["GET"]),
+        Route("/api/ops/companies", post_company, methods=["POST"]),
+        Route("/api/ops/services", get_services, methods=["GET"]),
+        Route("/api/ops/services", post_service, methods=["POST"]),
+        Route("/api/ops/targets", get_targets, methods=["GET"]),
+        Route("/api/ops/targets", post_target, methods=["POST"]),
+        Route("/api/ops/targets", delete_target, methods=["DELETE"]),
+        Route("/api/ops/snapshots", post_snapshots, methods=["POST"]),
+        Route("/api/ops/events", post_event, methods=["POST"]),
+        Route("/api/ops/incidents", get_incidents, methods=["GET"]),
+        Route("/api/ops/incidents", post_incident, methods=["POST"]),
+        Route("/api/ops/incidents/{incident_id}", get_incident, methods=["GET"]),
         Route("/company/{company}/ops/{page}", company_page, methods=["GET"]),
         Route("/company/{company}/ops", company_page_default, methods=["GET"]),
         Route("/api/ops/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),

@@ -1,0 +1,141 @@
+"""`POST /api/ops/companies`, `GET|POST /api/ops/services`, `GET|POST|DELETE /api/ops/targets`.
+
+Views only read the request and call the commands in ``calmops.companies`` and ``calmops.targets``,
+which validate, write in one transaction and audit.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from calmops import companies, targets
+from calmops.api.common import ApiError, endpoint, in_store, require_company
+from calmops.api.ingest import actor_of, as_object, domain_errors, json_object, read_body
+from calmops.store import cursor
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+def page(request: Request) -> tuple[int, str | None]:
+    """``limit`` (default 100, at most 1000) and ``cursor`` from the query string."""
+    raw = request.query_params.get("limit")
+    limit = DEFAULT_LIMIT
+    if raw is not None:
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+            raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}", "limit")
+        limit = int(raw)
+    return limit, request.query_params.get("cursor") or None
+
+
+# --- companies
+
+
+def _add_company(body: dict, actor: str) -> dict:
+    with domain_errors():
+        created = companies.add_company(
+            cursor(), company=body.get("company"), name=body.get("name"), actor=actor
+        )
+    return {"company": created.company, "name": created.name}
+
+
+@endpoint
+async def post_company(request: Request) -> JSONResponse:
+    body = await json_object(request)
+    return JSONResponse(await in_store(_add_company, body, actor_of(body)), status_code=201)
+
+
+# --- services
+
+
+def _list_services(company: str, limit: int, after: str | None) -> dict:
+    every = companies.list_services(cursor(), company=company)
+    chosen = [s for s in every if after is None or s.service > after]
+    more = len(chosen) > limit
+    chosen = chosen[:limit]
+    return {
+        "services": [companies.service_json(s) for s in chosen],
+        "next": chosen[-1].service if more else None,
+    }
+
+
+@endpoint
+async def get_services(request: Request) -> JSONResponse:
+    limit, after = page(request)
+    company = await in_store(require_company, request)
+    return JSONResponse(await in_store(_list_services, company, limit, after))
+
+
+def _add_service(body: dict, actor: str) -> dict:
+    with domain_errors():
+        created = companies.register_service(
+            cursor(), company=body.get("company"), service=body.get("service"), kind=body.get("kind"),
+            depends_on=body.get("depends_on"), customer_facing=body.get("customer_facing", False),
+            description=body.get("description"), actor=actor,
+        )  # fmt: skip
+    return companies.service_json(created)
+
+
+@endpoint
+async def post_service(request: Request) -> JSONResponse:
+    body = await json_object(request)
+    return JSONResponse(await in_store(_add_service, body, actor_of(body)), status_code=201)
+
+
+# --- targets
+
+
+def _list_targets(company: str, limit: int, after: str | None) -> dict:
+    if after is not None and not after.isdigit():
+        raise ApiError(400, "cursor must be the 'next' value of the previous page", "cursor")
+    found = targets.list_targets(
+        cursor(), company=company, after_id=int(after) if after else None, limit=limit + 1
+    )
+    more = len(found) > limit
+    found = found[:limit]
+    return {"targets": [t.to_json() for t in found], "next": str(found[-1].id) if more else None}
+
+
+@endpoint
+async def get_targets(request: Request) -> JSONResponse:
+    limit, after = page(request)
+    company = await in_store(require_company, request)
+    return JSONResponse(await in_store(_list_targets, company, limit, after))
+
+
+def _add_target(body: dict, actor: str) -> dict:
+    with domain_errors():
+        created = targets.add_target(
+            cursor(), company=body.get("company"), service=body.get("service"), url=body.get("url"),
+            format=body.get("format"), timeout_s=body.get("timeout_s"), interval_s=body.get("interval_s"),
+            actor=actor,
+        )  # fmt: skip
+    return created.to_json()
+
+
+@endpoint
+async def post_target(request: Request) -> JSONResponse:
+    body = await json_object(request)
+    return JSONResponse(await in_store(_add_target, body, actor_of(body)), status_code=201)
+
+
+def _remove_target(company: object, target_id: object, actor: str) -> None:
+    if company is None:
+        raise ApiError(400, "company is required (query parameter or body)", "company")
+    if target_id is None:
+        raise ApiError(400, "id is required (query parameter or body)", "id")
+    with domain_errors():
+        targets.remove_target(cursor(), company=company, id=target_id, actor=actor)
+
+
+@endpoint
+async def delete_target(request: Request) -> Response:
+    """Remove a target: ``?company=&id=``, or the same in a JSON body."""
+    params = request.query_params
+    raw = await read_body(request)
+    body = as_object(request, raw) if raw.strip() else {}
+    company = params.get("company", body.get("company"))
+    target_id = params.get("id", body.get("id"))
+    await in_store(_remove_target, company, target_id, actor_of(body))
+    return Response(status_code=204)
