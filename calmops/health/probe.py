@@ -132,12 +132,12 @@ def failed(
 
 
 def _elapsed_ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000.0
+    return round((time.perf_counter() - started) * 1000.0, 3)
 
 
 def _with_own_samples(samples: Iterable[Sample], *, up: float, latency_ms: float) -> list[Sample]:
     """The probe's own ``up`` and ``probe_latency_ms`` first; the same series from the body give way."""
-    own = [Sample("up", "", up), Sample("probe_latency_ms", "", round(latency_ms, 3))]
+    own = [Sample("up", "", up), Sample("probe_latency_ms", "", latency_ms)]
     return own + [s for s in samples if not (s.labels == "" and s.metric in ("up", "probe_latency_ms"))]
 
 
@@ -291,6 +291,8 @@ def describe_error(exc: BaseException, target: Target) -> str:
         return "the server closed the connection without an answer"
     if has(IncompleteRead, urllib3.exceptions.ProtocolError, requests.exceptions.ChunkedEncodingError):
         return "the answer broke off before it was complete"
+    if has(requests.exceptions.InvalidHeader, urllib3.exceptions.HeaderParsingError):
+        return f"malformed HTTP answer: {_shorten(str(exc), 200)}"
     if has(urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError):
         return "the body could not be decompressed"
     if has(
