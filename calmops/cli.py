@@ -333,7 +333,7 @@ def cmd_target_list(args: argparse.Namespace) -> int:
     def offline(cur: Cursor) -> list[dict]:
         companies.check_slug(args.company)
         companies.get_company(cur, company=args.company)
-        return [t.to_json() for t in targets.list_targets(cur, company=args.company)]
+        return [t.to_json() for t in targets.target_states(cur, company=args.company)]
 
     try:
         found = _via(online, offline)

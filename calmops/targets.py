@@ -12,7 +12,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import duckdb
@@ -27,6 +26,7 @@ from calmops.companies import (
     get_company,
     retry_conflicts,
 )
+from calmops.health.probe import ProbeResult, Target
 from calmops.incidents import audit
 from calmops.store.db import Cursor, first, unit_of_work
 from calmops.timeio import to_iso
@@ -45,9 +45,9 @@ _COLUMNS = (
 
 
 @dataclass(frozen=True)
-class Target:
-    """A target as the collector probes it (``format`` None: detect it from the answer), with
-    the outcome of its newest probe."""
+class TargetState:
+    """A target as stored: what the collector probes (``format`` None: detect it from the answer)
+    and the outcome of its newest probe."""
 
     id: int
     company: str
@@ -63,6 +63,11 @@ class Target:
     last_reason: str | None = None
     last_latency_ms: float | None = None
 
+    def probe_target(self) -> Target:
+        return Target(
+            self.id, self.company, self.service, self.url, self.format, self.timeout_s, self.interval_s
+        )
+
     def to_json(self) -> dict:
         out = asdict(self)
         for key in ("created_at", "last_probe_at"):
@@ -70,8 +75,9 @@ class Target:
         return out
 
 
-class ProbeOutcome(Protocol):
-    """What ``record_results`` needs from one probe result."""
+@dataclass(frozen=True)
+class ProbeRecord:
+    """One row of ``probe_log``."""
 
     target_id: int
     company: str
@@ -82,19 +88,6 @@ class ProbeOutcome(Protocol):
     latency_ms: float | None
     http_status: int | None
     format: str | None
-
-
-@dataclass(frozen=True)
-class ProbeRecord:
-    target_id: int
-    company: str
-    service: str
-    ts: datetime
-    ok: bool
-    reason: str = ""
-    latency_ms: float | None = None
-    http_status: int | None = None
-    format: str | None = None
 
 
 def check_url(url: object, *, field: str = "url") -> str:
@@ -151,7 +144,7 @@ def add_target(
     timeout_s: object = None,
     interval_s: object = None,
     actor: str,
-) -> Target:
+) -> TargetState:
     """Validate and register a target in one transaction, with an audit row.
 
     The service must be registered already: a typo in a target's service would otherwise invent
@@ -184,7 +177,7 @@ def add_target(
                 f"VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
                 [slug, name, address, kind, timeout, interval, now],
             ).fetchall()[0]
-            target = Target(*row)
+            target = TargetState(*row)
             audit(
                 cur, company=slug, ts=now, actor=actor, action="target.create", entity="target",
                 entity_id=target.id, after=target.to_json(),
@@ -194,12 +187,12 @@ def add_target(
     return target
 
 
-def remove_target(cur: Cursor, *, company: object, id: object, actor: str) -> Target:
+def remove_target(cur: Cursor, *, company: object, id: object, actor: str) -> TargetState:
     """Delete a target (its probe log stays); another company's id is as unknown as a missing one."""
     slug = check_slug(company)
     target_id = check_id(id)
 
-    def work() -> Target:
+    def work() -> TargetState:
         with unit_of_work(cur):
             get_company(cur, company=slug)
             row = first(
@@ -207,7 +200,7 @@ def remove_target(cur: Cursor, *, company: object, id: object, actor: str) -> Ta
             )
             if row is None:
                 raise NotFoundError(f"no target {target_id} in {slug!r}")
-            target = Target(*row)
+            target = TargetState(*row)
             cur.execute("DELETE FROM targets WHERE id = ? AND company = ?", [target_id, slug])
             audit(
                 cur, company=slug, ts=clock.now(), actor=actor, action="target.delete", entity="target",
@@ -218,56 +211,45 @@ def remove_target(cur: Cursor, *, company: object, id: object, actor: str) -> Ta
     return retry_conflicts(work)  # the collector may be recording this target's probe right now
 
 
-def list_targets(
-    cur: Cursor,
-    *,
-    company: str | None = None,
-    enabled_only: bool = False,
-    after_id: int | None = None,
-    limit: int | None = None,
-) -> list[Target]:
-    """Targets in id order (every company's when ``company`` is None: the collector's view)."""
-    where, params = ["true"], []
+def target_states(
+    cur: Cursor, *, company: str, after_id: int | None = None, limit: int | None = None
+) -> list[TargetState]:
+    """A company's targets with their newest probe outcome, in id order (a page after ``after_id``)."""
+    rows = cur.execute(
+        f"SELECT {_COLUMNS} FROM targets WHERE company = ? AND id > ?", [company, after_id or 0]
+    ).fetchall()
+    rows.sort(key=lambda r: r[0])  # a few rows: sorting here is cheaper than DuckDB's ORDER BY
+    return [TargetState(*r) for r in rows[:limit]]
+
+
+def list_targets(cur: Cursor, *, company: str | None = None, enabled_only: bool = True) -> list[Target]:
+    """What the collector probes: enabled targets of one company, or of every company."""
+    sql, params = f"SELECT {_COLUMNS} FROM targets WHERE true", []
     if company is not None:
-        where.append("company = ?")
+        sql += " AND company = ?"
         params.append(company)
     if enabled_only:
-        where.append("enabled")
-    if after_id is not None:
-        where.append("id > ?")
-        params.append(after_id)
-    rows = cur.execute(f"SELECT {_COLUMNS} FROM targets WHERE {' AND '.join(where)}", params).fetchall()
-    rows.sort(key=lambda r: r[0])  # a few rows: sorting here is cheaper than DuckDB's ORDER BY
-    if limit is not None:
-        rows = rows[:limit]
-    return [Target(*r) for r in rows]
+        sql += " AND enabled"
+    rows = sorted(cur.execute(sql, params).fetchall(), key=lambda r: r[0])
+    return [TargetState(*r).probe_target() for r in rows]
 
 
-def record_results(cur: Cursor, results: Iterable[ProbeOutcome]) -> int:
+def record_results(cur: Cursor, results: Iterable[ProbeResult]) -> int:
     """Keep each target's newest outcome and log every probe (in the caller's transaction).
 
     A result for a target deleted meanwhile is still logged; an older result never overwrites
     a newer one's state.
     """
     rows = [
-        (
-            r.company,
-            r.target_id,
-            r.service,
-            r.ts,
-            bool(r.ok),
-            r.reason or "",
-            r.latency_ms,
-            r.http_status,
-            r.format,
-        )
+        (r.target.company, r.target.id, r.target.service, r.checked_at, bool(r.ok), r.reason or "",
+         r.latency_ms, r.http_status, r.format)
         for r in results
-    ]
+    ]  # fmt: skip
     for company, target_id, _service, ts, ok, reason, latency_ms, _status, _format in rows:
         cur.execute(
             "UPDATE targets SET last_probe_at = ?, last_ok = ?, last_reason = ?, last_latency_ms = ? "
             "WHERE id = ? AND company = ? AND (last_probe_at IS NULL OR last_probe_at <= ?)",
-            [ts, ok, reason, latency_ms, target_id, company, ts],
+            [ts, ok, reason or None, latency_ms, target_id, company, ts],
         )
     if rows:
         cur.executemany(

@@ -89,7 +89,7 @@ async def post_service(request: Request) -> JSONResponse:
 def _list_targets(company: str, limit: int, after: str | None) -> dict:
     if after is not None and not after.isdigit():
         raise ApiError(400, "cursor must be the 'next' value of the previous page", "cursor")
-    found = targets.list_targets(
+    found = targets.target_states(
         cursor(), company=company, after_id=int(after) if after else None, limit=limit + 1
     )
     more = len(found) > limit
