@@ -1,0 +1,30 @@
+"""`POST /api/ops/alerts?company=C`: Alertmanager (v4) and Grafana (v1) webhooks."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from calmops import alerts, clock
+from calmops.api.common import ApiError, endpoint, in_store, require_company
+from calmops.api.ingest import json_object
+from calmops.store import cursor, unit_of_work
+
+
+def _receive(company: str, parsed: list[alerts.Alert], truncated: int) -> dict:
+    cur = cursor()
+    with unit_of_work(cur):
+        result = alerts.receive(cur, company=company, alerts=parsed, truncated=truncated, now=clock.now())
+    return {"incidents": result.incidents, "duplicates": result.duplicates, "truncated": result.truncated}
+
+
+@endpoint
+async def post_alerts(request: Request) -> JSONResponse:
+    """Validate the whole payload first; nothing is written unless every alert in it is readable."""
+    company = await in_store(require_company, request)
+    body = await json_object(request)
+    try:
+        parsed, truncated = alerts.parse(body)
+    except alerts.AlertError as exc:
+        raise ApiError(400, str(exc), exc.field) from None
+    return JSONResponse(await in_store(_receive, company, parsed, truncated))
