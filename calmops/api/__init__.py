@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Route
 
+from calmops.api.alerts import post_alerts
 from calmops.api.health import get_companies, get_health
 from calmops.api.incidents import get_incident, get_incidents, post_incident
 from calmops.api.ingest import post_event, post_snapshots
@@ -48,6 +49,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/ops/targets", delete_target, methods=["DELETE"]),
         Route("/api/ops/snapshots", post_snapshots, methods=["POST"]),
         Route("/api/ops/events", post_event, methods=["POST"]),
+        Route("/api/ops/alerts", post_alerts, methods=["POST"]),
         Route("/api/ops/incidents", get_incidents, methods=["GET"]),
         Route("/api/ops/incidents", post_incident, methods=["POST"]),
         Route("/api/ops/incidents/{incident_id}", get_incident, methods=["GET"]),
