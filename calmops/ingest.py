@@ -375,8 +375,10 @@ def event_in(body: object, *, default_actor: str = "api") -> EventIn:
     except ValueError:
         raise InvalidError(f"kind must be one of {EVENT_KINDS}", "kind") from None
     ts = check_ts(body.get("ts"))
-    if "description" not in body:
-        raise InvalidError("description is required (what was deployed or changed)", "description")
+    if not isinstance(body.get("description"), str):
+        raise InvalidError(
+            "description is required: a string saying what was deployed or changed", "description"
+        )
     description = check_text(body["description"], field="description", required=False, limit=2000)
     version = body.get("version")
     if version is not None:

@@ -222,7 +222,8 @@ def test_an_event_is_validated_stored_and_audited(cur) -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [({"kind": "restart"}, "kind"), ({"ts": "2026-11-26"}, "ts"), ({"ts": None}, "ts"),
-     ({"description": 5}, "description"), ({"version": 2}, "version"), ({"service": "A B"}, "service"),
+     ({"description": 5}, "description"), ({"description": None}, "description"), ({"version": 2}, "version"),
+     ({"service": "A B"}, "service"),
      ({"company": "x"}, "company"), ({"colour": "red"}, "colour")],
 )  # fmt: skip
 def test_a_bad_event_is_named_by_its_field(change: dict, field: str) -> None:
