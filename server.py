@@ -12,11 +12,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from streamlit import config as st_config
 
 from calmops import runtime
 from calmops.api import routes
 from calmops.bootstrap import demo_params, prepare_store
 from calmops.config import settings
+from calmops.health.collector import Collector
+from calmops.runtime import Feeders
 from calmops.store import close_db
 
 log = logging.getLogger("calmops")
@@ -28,22 +31,27 @@ def _log_progress(fraction: float, message: str) -> None:
 
 @asynccontextmanager
 async def lifespan(_app: st.App) -> AsyncIterator[None]:
-    """Open the store (building the demo world on first run), start the feeder; CHECKPOINT on stop."""
+    """Open the store (building the demo world on first run), start the collector (and the demo's
+    simulation); CHECKPOINT on stop."""
     db = await asyncio.to_thread(prepare_store, progress=_log_progress)
-    feeder = None
+    config = settings()
+    port = st_config.get_option("server.port") or config.port  # where this very server listens
+    collector = Collector(db, interval_s=config.collect_interval_s, base_url=f"http://127.0.0.1:{port}")
+    feeders: list = [collector]
     params = demo_params(db.cursor())
     if params is not None:
         from calmops.demo.live import Simulation
 
-        feeder = Simulation(db, interval_s=settings().collect_interval_s, seed=int(params.get("seed", 7)))
+        feeders.append(Simulation(db, interval_s=config.collect_interval_s, seed=int(params.get("seed", 7))))
+    for feeder in feeders:
         await asyncio.to_thread(feeder.start)
-        runtime.set_feeder(feeder)
-    log.warning("CalmOps store %s open; feeder: %s", db.path, "demo simulation" if feeder else "none")
+    runtime.set_feeder(Feeders(*feeders))
+    log.warning("CalmOps store %s open; feeding: %s", db.path, ", ".join(type(f).__name__ for f in feeders))
     try:
         yield
     finally:
         runtime.set_feeder(None)
-        if feeder is not None:
+        for feeder in feeders:
             await asyncio.to_thread(feeder.stop)
         await asyncio.to_thread(close_db)
         log.warning("CalmOps store checkpointed and closed")

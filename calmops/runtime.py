@@ -1,8 +1,8 @@
-"""What the running server process has started: the feeder of fresh snapshots.
+"""What the running server process has started: the feeders of fresh snapshots.
 
-The server's lifespan registers the feeder (the demo simulation now, the collector later); pages
-and API routes ask it for its state and to run a round now. Without a server (AppTest, the CLI)
-there is no feeder and the state is unknown, which pages show as such.
+The server's lifespan registers them (the collector, which probes targets, and in the demo the
+simulation); pages and API routes ask for their combined state and for a round now. Without a
+server (AppTest, the CLI) there is no feeder and the state is unknown, which pages show as such.
 """
 
 from __future__ import annotations
@@ -15,9 +15,30 @@ from calmops.health.models import CollectorState
 
 
 class Feeder(Protocol):
-    def run_round(self, now: datetime | None = None) -> int: ...
+    def run_round(self, now: datetime | None = None, *, company: str | None = None) -> int: ...
 
     def state(self) -> CollectorState: ...
+
+
+class Feeders:
+    """Several feeders seen as one: a round runs them all; the state is as bad as the worst."""
+
+    def __init__(self, *feeders: Feeder) -> None:
+        self.feeders = feeders
+
+    def run_round(self, now: datetime | None = None, *, company: str | None = None) -> int:
+        return sum(feeder.run_round(now, company=company) for feeder in self.feeders)
+
+    def state(self) -> CollectorState:
+        states = [feeder.state() for feeder in self.feeders]
+        rounds = [s.last_round_at for s in states if s.last_round_at is not None]
+        errors = [s.error for s in states if s.error]
+        return CollectorState(
+            last_round_at=max(rounds) if rounds else None,
+            ok=all(s.ok for s in states),
+            running=all(s.running for s in states),
+            error="; ".join(errors) or None,
+        )
 
 
 _lock = threading.Lock()

@@ -47,7 +47,7 @@ def _check_now(company: str | None) -> dict:
     """Run a round now, then judge the fresh state (one company, or all of them)."""
     feeder = runtime.feeder()
     if feeder is not None:
-        feeder.run_round()
+        feeder.run_round(company=company)
     cur = cursor()
     interval = settings().collect_interval_s
     state = runtime.collector_state()

@@ -181,8 +181,10 @@ class Simulation:
 
     # ------------------------------------------------------------ writing
 
-    def run_round(self, now: datetime | None = None) -> int:
-        """Append one sample per series of every demo tenant at ``now``; returns rows written."""
+    def run_round(self, now: datetime | None = None, *, company: str | None = None) -> int:
+        """Append one sample per series of every demo tenant at ``now``; returns rows written.
+
+        A round is cheap, so ``company`` (a check asked for one tenant) still advances them all."""
         at = (now or clock.now()).astimezone(UTC).replace(microsecond=0)
         with self._lock:
             try:
