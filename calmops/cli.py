@@ -38,12 +38,13 @@ class ProgressBar:
         filled = int(fraction * self.width)
         bar = "#" * filled + "." * (self.width - filled)
         line = f"{self.title} [{bar}] {percent:3d}% {message[:40]:<40}"
-        sys.stderr.write(("\r" + line) if self.tty else (line + "\n"))
+        end = "\n" if percent == 100 or not self.tty else ""
+        sys.stderr.write(("\r" if self.tty else "") + line + end)
         sys.stderr.flush()
 
     def done(self, message: str) -> None:
         elapsed = time.monotonic() - self.started
-        sys.stderr.write(("\n" if self.tty else "") + f"{message} in {elapsed:.1f} s\n")
+        sys.stderr.write(f"{message} in {elapsed:.1f} s\n")
 
 
 def _server_up(url: str) -> bool:
@@ -71,14 +72,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except BadTimeError as exc:
         print(f"--now: {exc}", file=sys.stderr)
         return 2
-    bar = ProgressBar("demo world")
+    bar, replay_bar = ProgressBar("demo world"), ProgressBar("history   ")
     try:
         db = Database(path)
     except StoreLockedError as exc:
         print(str(exc), file=sys.stderr)
         return 1
     try:
-        summary = build_demo(
+        summary, replayed = build_demo(
             db,
             days=args.days,
             companies=args.companies,
@@ -87,9 +88,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             now=now,
             progress=bar,
+            replay=not args.no_replay,
+            replay_progress=replay_bar,
         )
     finally:
         db.close()
+    if replayed is not None:
+        replay_bar.done(
+            f"replayed the history through detection: {replayed.incidents} incidents "
+            f"({replayed.resolved} resolved, {replayed.active} active)"
+        )
     bar.done(f"built {summary.rows:,} snapshots into {path}")
     return 0
 
