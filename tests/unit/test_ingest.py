@@ -295,7 +295,7 @@ def test_targets_are_validated(cur) -> None:
     companies.register_service(cur, company="acme", service="api", kind="api", actor="t")
     ok = {"company": "acme", "service": "api", "url": "https://api.example.com/health"}
     for bad, field in [
-        ({"url": "ftp://x/health"}, "url"), ({"url": "http:///nohost"}, "url"), ({"url": "/health"}, "url"),
+        ({"url": "ftp://x/health"}, "url"), ({"url": "http:///nohost"}, "url"), ({"url": "//x/h"}, "url"),
         ({"url": "http://x/a b"}, "url"), ({"url": 5}, "url"), ({"format": "xml"}, "format"),
         ({"timeout_s": 0.05}, "timeout_s"), ({"timeout_s": 61}, "timeout_s"),
         ({"timeout_s": "5"}, "timeout_s"),
