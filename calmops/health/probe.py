@@ -218,7 +218,7 @@ def _judge(
         parsed = parse(body, content_type=content_type, declared=target.format)
     except ParseError as exc:
         parsed, problem = None, str(exc)
-    if http_status >= 400 or http_status < 200 or 300 <= http_status < 400:
+    if not 200 <= http_status < 300:
         reason = f"HTTP {http_status}"
         if parsed is None:
             return failed(
