@@ -212,17 +212,17 @@ def parse(body: bytes, *, content_type: str | None, declared: str | None = None)
     start = text.lstrip()[:1]
     if mime == "text/html" or start == "<":
         raise ParseError(f"an HTML page, not a health answer: {_excerpt(text)}")
-    if start in ("{", "[") or mime == "application/json" or mime.endswith("+json"):
+    json_type = mime == "application/json" or mime.endswith("+json")
+    if start in ("{", "[") or json_type:
         try:
             doc = _json_object(text)
-        except ParseError:
-            if start != "{" or mime == "application/json" or mime.endswith("+json"):
+        except ParseError as json_error:
+            if start != "{" or json_type:
                 raise
             try:  # Prometheus 3 text may open a line with a quoted name: {"my.metric"} 1
                 return _parse_prometheus(text)
             except ParseError:
-                pass
-            raise
+                raise json_error from None
         return _JSON_PARSERS[_sniff_json(doc)](doc)
     try:
         return _parse_prometheus(text)

@@ -155,6 +155,7 @@ def test_prometheus_timestamps_signs_and_exponents() -> None:
 def test_prometheus_quoted_metric_name_inside_braces() -> None:
     parsed = text('{"process_open_fds", kind="file"} 12\n')
     assert values(parsed) == {("process_open_fds", 'kind="file"'): 12}
+    assert text('{"process_open_fds", kind="file"} 12\n', content_type=None).format == "prometheus"
 
 
 def test_prometheus_malformed_lines_are_skipped_when_few_and_fatal_when_most() -> None:
