@@ -42,7 +42,13 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     if params is not None:
         from calmops.demo.live import Simulation
 
-        feeders.append(Simulation(db, interval_s=config.collect_interval_s, seed=int(params.get("seed", 7))))
+        probed = bool(
+            db.cursor().execute("SELECT count(*) FROM targets WHERE url LIKE '/demo/%'").fetchall()[0][0]
+        )
+        seed = int(params.get("seed", 7))
+        feeders.append(
+            Simulation(db, interval_s=config.collect_interval_s, seed=seed, write_rounds=not probed)
+        )
     for feeder in feeders:
         await asyncio.to_thread(feeder.start)
     runtime.set_feeder(Feeders(*feeders))

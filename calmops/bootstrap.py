@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from calmops.config import settings
+from calmops.demo.endpoints import register_targets
 from calmops.demo.generate import BuildSummary, build_world
 from calmops.demo.records import load_params
 from calmops.demo.replay import ReplaySummary, replay_history
@@ -33,6 +34,7 @@ def build_demo(
     through detection unless told not to, then checkpoint the file so it opens without a WAL."""
     cur = db.cursor()
     summary = build_world(cur, progress=progress, **world)
+    register_targets(cur)  # from now on the collector probes the demo's live endpoints
     replayed = None
     if replay:
         days = (summary.ended_at - summary.started_at).total_seconds() / 86400

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Route
 
+from calmops.api import demo
 from calmops.api.alerts import post_alerts
 from calmops.api.health import get_companies, get_health
 from calmops.api.incidents import get_incident, get_incidents, post_incident
@@ -55,6 +56,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/ops/incidents/{incident_id}", get_incident, methods=["GET"]),
         Route("/company/{company}/ops/{page}", company_page, methods=["GET"]),
         Route("/company/{company}/ops", company_page_default, methods=["GET"]),
+        *demo.routes(),
         Route("/api/ops/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
     ]
 

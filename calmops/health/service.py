@@ -36,6 +36,15 @@ def judge_metric(metric: str, value: float, ts: datetime, rules: list[Rule]) -> 
     )
 
 
+def expected_interval(cur: Cursor, *, company: str, collect_s: float) -> float:
+    """How often fresh data should arrive: every collector round, or every target's own interval
+    when all of them ask for a slower one (a target probed each minute is not stale at 90 s)."""
+    slowest = cur.execute(
+        "SELECT min(interval_s) FROM targets WHERE company = ? AND enabled", [company]
+    ).fetchall()[0][0]
+    return max(collect_s, slowest or 0.0)
+
+
 def company_status(statuses: list[HealthStatus], *, stale: bool) -> HealthStatus:
     """`down` if a service is down; `degraded` if one is degraded or unseen, or data is stale."""
     if HealthStatus.DOWN in statuses:
@@ -57,7 +66,9 @@ def company_health(
     info = companies.get_company(cur, company=company)
     now = now or clock.now()
     rules = list_rules(cur, company=company, enabled_only=True)
-    stale_after = timedelta(seconds=STALE_INTERVALS * interval_s)
+    stale_after = timedelta(
+        seconds=STALE_INTERVALS * expected_interval(cur, company=company, collect_s=interval_s)
+    )
     known = {s.service: s for s in companies.list_services(cur, company=company)}
     newest_by_service: dict[str, list[tuple[str, datetime, float]]] = {name: [] for name in known}
     newest: datetime | None = None

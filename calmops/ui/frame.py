@@ -17,7 +17,7 @@ from calmops import clock, runtime, timefmt
 from calmops.companies import Company, list_companies
 from calmops.config import settings
 from calmops.health.models import CollectorState
-from calmops.health.service import STALE_INTERVALS
+from calmops.health.service import STALE_INTERVALS, expected_interval
 from calmops.store import StoreLockedError, cursor
 from calmops.store import snapshots as snapshot_store
 from calmops.store.db import Cursor
@@ -223,7 +223,7 @@ def freshness(cur: Cursor, company: str) -> Freshness:
     return judge_freshness(
         snapshot_store.newest_ts(cur, company=company),
         now=clock.now(),
-        interval_s=settings().collect_interval_s,
+        interval_s=expected_interval(cur, company=company, collect_s=settings().collect_interval_s),
         collector=runtime.collector_state(),
     )
 
