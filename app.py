@@ -15,6 +15,13 @@ st.set_page_config(page_title="CalmOps", page_icon="🧘", layout="wide")
 
 health = st.Page("pages/health.py", title="Health", icon=":material/monitor_heart:", url_path="health")
 incidents = st.Page("pages/incidents.py", title="Incidents", icon=":material/report:", url_path="incidents")
+incident = st.Page(
+    "pages/incident.py",
+    title="Incident",
+    icon=":material/emergency:",
+    url_path="incident",
+    visibility="hidden",
+)
 runbook = st.Page("pages/runbook.py", title="Runbook", icon=":material/menu_book:", url_path="runbook")
 
 
@@ -27,7 +34,7 @@ def home() -> None:
 page = st.navigation(
     {
         "": [st.Page(home, title="Home", url_path="home", default=True, visibility="hidden")],
-        "Operations": [health, incidents],
+        "Operations": [health, incidents, incident],
         "Help": [runbook],
     }
 )

@@ -435,3 +435,43 @@ def create_manual(
         flags=("customer_impact",) if customer_impact else (),
         actor=actor,
     )
+
+
+# --- Small reads for the Incidents and Incident pages.
+
+FALLBACK_METRICS: tuple[str, ...] = ("error_rate", "latency_p95_ms", "up")
+
+
+def incident_services(cur: Cursor, *, company: str) -> list[str]:
+    """The services ``company``'s incidents were opened on, sorted: what a service filter can offer."""
+    rows = cur.execute("SELECT DISTINCT service FROM incidents WHERE company = ?", [company]).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def affected_services(cur: Cursor, *, company: str, incident_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The services that joined each listed incident, sorted (one query for a whole list page)."""
+    if not incident_ids:
+        return {}
+    marks = ", ".join("?" for _ in incident_ids)
+    rows = cur.execute(
+        f"SELECT incident_id, service FROM incident_services WHERE company = ? AND incident_id IN ({marks})",
+        [company, *incident_ids],
+    ).fetchall()
+    found: dict[int, set[str]] = {}
+    for incident_id, service in rows:
+        found.setdefault(incident_id, set()).add(service)
+    return {i: tuple(sorted(s)) for i, s in found.items()}
+
+
+def involved_metrics(detail: IncidentDetail) -> tuple[str, ...]:
+    """The metrics that tell an incident's story: the rule family that fired, then every metric its
+    timeline names (a dependant joining on error rate, a second tier on latency), in order of
+    appearance. Incidents without a rule (opened by hand, from an alert) get the key metrics."""
+    metrics: list[str] = []
+    if detail.source == "rule" and detail.rule_family:
+        metrics.append(detail.rule_family)
+    for entry in detail.timeline:
+        metric = (entry.data or {}).get("metric")
+        if isinstance(metric, str) and metric:
+            metrics.append(metric)
+    return tuple(dict.fromkeys(metrics)) or FALLBACK_METRICS

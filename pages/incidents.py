@@ -1,31 +1,27 @@
-"""Incidents (/incidents?company=C): what is open, how bad, and for how long."""
+"""Incidents (/incidents?company=C): what is open, how bad, for how long; a row opens the incident."""
 
 import streamlit as st
 
 from calmops import clock, incidents
+from calmops.companies import list_services
 from calmops.ui import frame, health
 from calmops.ui import incidents as view
 
 company = frame.require_company()
+view.open_created(company)
 cur = frame.store()
 tz = frame.viewer_tz()
-now = clock.now()
+refresh_s = frame.refresh_s()
 
 st.markdown(f"## :material/report: Incidents · {frame.company_name(company)}")
-numbers = incidents.incident_counts(cur, company=company)
-if numbers.total:
-    view.counts(numbers)
-if not numbers.active:
-    view.empty_state(company, has_history=bool(numbers.total), health=health.read_health(company, now))
-if numbers.total:
-    scope = st.segmented_control(
-        "Show",
-        ["active", "all"],
-        format_func={"active": "Active", "all": "All, newest first"}.get,
-        default="active" if numbers.active else "all",
-        required=True,
-        key=f"incident_scope_{company}",
-    )
-    rows = incidents.list_incidents(cur, company=company, active_only=scope == "active", limit=200)
-    if rows:
-        view.incident_table(rows, now=now, tz=tz)
+had_incidents = bool(incidents.incident_counts(cur, company=company).total)
+view.summary(
+    company,
+    had_incidents=had_incidents,
+    health_of=lambda: health.read_health(company, clock.now()),
+    refresh_s=refresh_s,
+)
+if had_incidents:
+    filters = view.filter_bar(company, incidents.incident_services(cur, company=company), tz=tz)
+    view.incident_list(company, filters, tz=tz, refresh_s=refresh_s)
+view.manual_form(company, [s.service for s in list_services(cur, company=company)])

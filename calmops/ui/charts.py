@@ -27,6 +27,7 @@ EVENT_LOOK = {
     "deploy": ("Deploy", "Deploys", "triangle-down", "#5d6d7e"),
     "config_change": ("Config change", "Config changes", "diamond", "#8e5ea2"),
 }
+SHADE_COLOUR = "#c0392b"
 
 
 def colour_for(service: str, services: list[str]) -> str:
@@ -102,10 +103,12 @@ def metric_figure(
     tz: tzinfo,
     lines: list[Threshold],
     events: list[ChangeEvent],
+    shade: tuple[datetime, datetime] | None = None,
 ) -> dict:
     """One metric for the chosen services, as a Plotly figure dict: an average line each, a shaded
     min–max band where a bucket holds several samples (and few services are shown), dashed
-    threshold lines and vertical markers for deploys and config changes.
+    threshold lines and vertical markers for deploys and config changes. ``shade`` tints a stretch
+    of time behind the lines (an incident from its start to its resolution, or now).
 
     A plain dict, because building a ``go.Figure`` piece by piece validates every assignment and
     cost ~150 ms per chart; the tests validate the dict once with ``go.Figure(spec)``.
@@ -198,6 +201,8 @@ def metric_figure(
             }
         )
     _add_events(data, shapes, events, tz=tz, y_top=y_range[1])
+    if shade is not None:
+        _add_shade(shapes, annotations, shade, tz=tz)
     info = metric_info(metric)
     x_range = [_local_one(win.start, tz), _local_one(win.end, tz)]
     layout = {
@@ -266,6 +271,40 @@ def _add_events(
         )
 
 
+def _add_shade(
+    shapes: list[dict], annotations: list[dict], shade: tuple[datetime, datetime], *, tz: tzinfo
+) -> None:
+    """A faint band behind the lines from ``shade[0]`` to ``shade[1]``, labelled at its top left."""
+    start, end = (_local_one(ts, tz) for ts in shade)
+    shapes.append(
+        {
+            "type": "rect",
+            "xref": "x",
+            "x0": start,
+            "x1": end,
+            "yref": "paper",
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": rgba(SHADE_COLOUR, 0.08),
+            "line": {"width": 0},
+            "layer": "below",
+        }
+    )
+    annotations.append(
+        {
+            "xref": "x",
+            "x": start,
+            "xanchor": "left",
+            "yref": "paper",
+            "y": 1,
+            "yanchor": "top",
+            "text": "incident",
+            "showarrow": False,
+            "font": {"size": 10, "color": SHADE_COLOUR},
+        }
+    )
+
+
 def render_metric_chart(
     metric: str,
     frame: pd.DataFrame,
@@ -275,6 +314,7 @@ def render_metric_chart(
     tz: tzinfo,
     lines: list[Threshold],
     events: list[ChangeEvent],
+    shade: tuple[datetime, datetime] | None = None,
 ) -> None:
     """Draw one metric's chart, or say calmly that the chosen services sent nothing in the window."""
     if frame.empty:
@@ -282,7 +322,9 @@ def render_metric_chart(
             st.markdown(f"**{metric_info(metric).label}**")
             st.caption("No data from the chosen services in this window.")
         return
-    spec = metric_figure(metric, frame, services=services, win=win, tz=tz, lines=lines, events=events)
+    spec = metric_figure(
+        metric, frame, services=services, win=win, tz=tz, lines=lines, events=events, shade=shade
+    )
     st.plotly_chart(
         go.Figure(spec, _validate=False),
         config=PLOTLY_CONFIG,

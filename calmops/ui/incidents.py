@@ -1,21 +1,59 @@
-"""The Incidents page's pieces: counts, the list, and a calm empty state that says what to do."""
+"""The Incidents page's pieces: counts, filters, the live list, a calm empty state, and a form to
+open an incident by hand.
+
+Filters live in session state per company (and in the URL, so a filtered list can be shared), so
+they survive the list's own refresh, a trip to an incident and back, and a change of company.
+The list is a fragment that redraws itself; the filters sit outside it.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
 
 import pandas as pd
 import streamlit as st
 
-from calmops import timefmt
+from calmops import clock, incidents, timefmt
 from calmops.health.models import CompanyHealth
-from calmops.incidents import IncidentCounts, IncidentSummary
+from calmops.incidents import IncidentCounts, IncidentSummary, InvalidIncidentError
+from calmops.store import cursor, unit_of_work
 from calmops.ui import tiles
-from calmops.ui.style import INCIDENT_STATUS, SEVERITY
+from calmops.ui.style import INCIDENT_STATUS, SEVERITY, md
 from calmops.vocabulary import HealthStatus, IncidentStatus, Severity
 
 HEALTH_PAGE = "pages/health.py"
+INCIDENT_PAGE = "pages/incident.py"
 WARNING_ICON = ":material/warning:"
+LIST_LIMIT = 500
+OPERATOR_KEY = "operator"  # the session's operator name, asked once (accounts replace it later)
+FLASH_KEY = "_incident_flash"  # a message the Incident page shows once, after a switch
+
+
+@dataclass(frozen=True)
+class FlagLook:
+    label: str
+    icon: str  # for badges
+    badge: str
+    symbol: str  # for table cells, where markdown does not render
+
+
+FLAGS: dict[str, FlagLook] = {
+    "flapping": FlagLook("flapping", ":material/sync_problem:", "orange", "⚑"),
+    "customer_impact": FlagLook("customer impact", ":material/groups:", "violet", "◉"),
+    "escalated": FlagLook("escalated", ":material/trending_up:", "red", "▲"),
+    "stale_data": FlagLook("stale data", ":material/visibility_off:", "gray", "◌"),
+}
+
+
+def flag_look(flag: str) -> FlagLook:
+    return FLAGS.get(flag) or FlagLook(flag.replace("_", " "), ":material/flag:", "gray", "•")
+
+
+def flag_text(flags: tuple[str, ...]) -> str:
+    """Flags for a table cell: ``⚑ flapping · ◉ customer impact``."""
+    return " · ".join(f"{flag_look(f).symbol} {flag_look(f).label}" for f in flags)
 
 
 def _badge(look, n: int, word: str) -> str:
@@ -40,52 +78,337 @@ def counts(numbers: IncidentCounts) -> None:
         st.markdown("Active by severity &nbsp; " + " ".join(by_severity))
 
 
+# --- Filters: one session key per control and company; the URL mirrors them.
+
+RANGES: dict[str, str] = {
+    "24h": "Last 24 h",
+    "7d": "Last 7 d",
+    "30d": "Last 30 d",
+    "all": "All time",
+    "custom": "Custom",
+}
+RANGE_SPANS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+ANY_SERVICE = ""
+DEFAULTS: dict[str, object] = {"status": [], "severity": [], "service": ANY_SERVICE, "range": "all"}
+URL_PARAMS = tuple(DEFAULTS)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the operator asked to see; time bounds are worked out at each refresh."""
+
+    status: tuple[str, ...] = ()
+    severity: tuple[str, ...] = ()
+    service: str | None = None
+    range: str = "all"
+    start_day: date | None = None
+    end_day: date | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.status or self.severity or self.service or self.range != "all")
+
+    def bounds(self, now: datetime, tz: tzinfo) -> tuple[datetime | None, datetime | None]:
+        """``since``/``until`` for ``started_at``: a preset counts back from now; a custom range
+        covers whole days on the viewer's clock."""
+        if self.range in RANGE_SPANS:
+            return now - RANGE_SPANS[self.range], None
+        if self.range == "custom":
+            since = (
+                timefmt.from_local(datetime.combine(self.start_day, time()), tz) if self.start_day else None
+            )
+            until = (
+                timefmt.from_local(datetime.combine(self.end_day + timedelta(days=1), time()), tz)
+                if self.end_day
+                else None
+            )
+            return since, until
+        return None, None
+
+
+def filter_key(name: str, company: str) -> str:
+    return f"incidents_{name}_{company}"
+
+
+def _parse_url(name: str, raw: str, services: list[str]) -> object | None:
+    """A URL filter value as the control holds it; None when it is not one the control offers."""
+    if name in ("status", "severity"):
+        allowed = [s.value for s in (IncidentStatus if name == "status" else Severity)]
+        chosen = [v for v in raw.split(",") if v in allowed]
+        return sorted(chosen, key=allowed.index)
+    if name == "service":
+        return raw if raw in services else None
+    return raw if raw in RANGES else None
+
+
+def _url_value(name: str, value: object) -> str | None:
+    if value == DEFAULTS[name] or value is None:
+        return None
+    return ",".join(value) if isinstance(value, list) else str(value)
+
+
+def stamp_url(company: str) -> None:
+    """Write the company's filters into the query string (defaults leave no trace)."""
+    for name in URL_PARAMS:
+        text = _url_value(name, st.session_state.get(filter_key(name, company), DEFAULTS[name]))
+        if text is None:
+            st.query_params.pop(name, None)
+        elif st.query_params.get(name) != text:
+            st.query_params[name] = text
+
+
+def _adopt_url(company: str, services: list[str]) -> None:
+    """A link that carries filters (``?status=open``) sets them; what the operator chose stays otherwise.
+
+    Controls stamp the URL when they change (see ``stamp_url``), so a URL that differs from the
+    session can only come from a link or a reload.
+    """
+    for name in URL_PARAMS:
+        raw = st.query_params.get(name)
+        if raw is None:
+            continue
+        value = _parse_url(name, raw, services)
+        if value is not None and st.session_state.get(filter_key(name, company)) != value:
+            st.session_state[filter_key(name, company)] = value
+
+
+def reset_filters(company: str) -> None:
+    """Back to every incident of the company, in the session and the URL."""
+    for name, value in DEFAULTS.items():
+        st.session_state[filter_key(name, company)] = value
+    for name in ("from", "to"):
+        st.session_state.pop(filter_key(name, company), None)
+    stamp_url(company)
+
+
+def _init(key: str, value: object) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def read_filters(company: str) -> Filters:
+    """The company's filters as the session holds them (the controls write there)."""
+    state = st.session_state
+    chosen_range = state.get(filter_key("range", company), DEFAULTS["range"])
+    custom = chosen_range == "custom"
+    return Filters(
+        tuple(state.get(filter_key("status", company)) or ()),
+        tuple(state.get(filter_key("severity", company)) or ()),
+        state.get(filter_key("service", company)) or None,
+        chosen_range,
+        state.get(filter_key("from", company)) if custom else None,
+        state.get(filter_key("to", company)) if custom else None,
+    )
+
+
+def filter_bar(company: str, services: list[str], *, tz: tzinfo) -> Filters:
+    """Status, severity, service and time range controls; returns what they ask for."""
+    _adopt_url(company, services)
+    for name, value in DEFAULTS.items():
+        _init(filter_key(name, company), value)
+    service_key = filter_key("service", company)
+    if st.session_state[service_key] not in [ANY_SERVICE, *services]:
+        st.session_state[service_key] = ANY_SERVICE
+    common = {"on_change": stamp_url, "args": (company,), "persist_state": "session"}
+    status_col, severity_col, service_col, range_col = st.columns([3, 3, 2, 2])
+    status = status_col.multiselect(
+        "Status",
+        [s.value for s in IncidentStatus],
+        format_func=lambda s: INCIDENT_STATUS[IncidentStatus(s)].label,
+        key=filter_key("status", company),
+        placeholder="Any status",
+        **common,
+    )
+    severity = severity_col.multiselect(
+        "Severity",
+        [s.value for s in sorted(Severity, key=lambda s: -s.rank)],
+        format_func=lambda s: SEVERITY[Severity(s)].label,
+        key=filter_key("severity", company),
+        placeholder="Any severity",
+        **common,
+    )
+    service = service_col.selectbox(
+        "Service",
+        [ANY_SERVICE, *services],
+        format_func=lambda s: s or "Any service",
+        key=service_key,
+        **common,
+    )
+    chosen_range = range_col.selectbox(
+        "Started", list(RANGES), format_func=RANGES.get, key=filter_key("range", company), **common
+    )
+    start_day = end_day = None
+    if chosen_range == "custom":
+        today = timefmt.to_zone(clock.now(), tz).date()
+        _init(filter_key("from", company), today - timedelta(days=7))
+        _init(filter_key("to", company), today)
+        left, right, _ = st.columns([2, 2, 6])
+        start_day = left.date_input("From", key=filter_key("from", company), persist_state="session")
+        end_day = right.date_input("To", key=filter_key("to", company), persist_state="session")
+    return Filters(tuple(status), tuple(severity), service or None, chosen_range, start_day, end_day)
+
+
+# --- The list.
+
+
 def _age(incident: IncidentSummary, now: datetime) -> str:
     if incident.resolved_at is not None:
         return f"resolved after {timefmt.duration(incident.resolved_at - incident.started_at)}"
     return timefmt.duration(now - incident.started_at)
 
 
-def incident_frame(incidents: list[IncidentSummary], *, now: datetime, tz: tzinfo) -> pd.DataFrame:
+def incident_url(company: str, incident_id: int) -> str:
+    """The Incident page's address, relative to the app, for links that open in a new tab."""
+    return f"/incident?company={company}&id={incident_id}"
+
+
+def ordered(rows: list[IncidentSummary]) -> list[IncidentSummary]:
+    """Active incidents first (worst first), then the rest; newest first within each."""
+    active = sorted(
+        (i for i in rows if i.active), key=lambda i: (-i.severity.rank, -i.started_at.timestamp(), -i.id)
+    )
+    return active + [i for i in rows if not i.active]
+
+
+def incident_frame(
+    rows: list[IncidentSummary],
+    *,
+    affected: dict[int, tuple[str, ...]],
+    now: datetime,
+    tz: tzinfo,
+    company: str,
+) -> pd.DataFrame:
     """The list as a table: what, where, how bad, where it stands, for how long, and its flags."""
-    frame = pd.DataFrame(
+    columns = ["#", "Title", "Service", "Severity", "Status", "Age", "Flags", "Started", "Affected", "Open"]
+    return pd.DataFrame(
         [
             {
                 "#": i.id,
                 "Title": i.title,
                 "Service": i.service,
-                "Severity": f"{SEVERITY[i.severity].label}",
+                "Severity": SEVERITY[i.severity].label,
                 "Status": INCIDENT_STATUS[i.status].label,
                 "Age": _age(i, now),
-                "Started": timefmt.local_text(i.started_at, tz),
-                "Flags": ", ".join(f.replace("_", " ") for f in i.flags),
-                "Assignee": i.assignee or "—",
+                "Flags": flag_text(i.flags),
+                "Started": timefmt.to_zone(i.started_at, tz).replace(tzinfo=None),
+                "Affected": ", ".join(s for s in affected.get(i.id, ()) if s != i.service),
+                "Open": incident_url(company, i.id),
             }
-            for i in incidents
-        ]
+            for i in rows
+        ],
+        columns=columns,
     )
-    if not any(i.assignee for i in incidents):
-        frame = frame.drop(columns="Assignee")
-    return frame
 
 
-def incident_table(incidents: list[IncidentSummary], *, now: datetime, tz: tzinfo) -> None:
-    st.dataframe(
-        incident_frame(incidents, now=now, tz=tz),
+def _column_config() -> dict:
+    return {
+        "#": st.column_config.NumberColumn("#", format="%d", width=55),
+        "Title": st.column_config.TextColumn("Title", width="large"),
+        "Service": st.column_config.TextColumn("Service", width=125),
+        "Severity": st.column_config.TextColumn("Severity", width=75),
+        "Status": st.column_config.TextColumn("Status", width=105),
+        "Age": st.column_config.TextColumn("Age", width=150, help="How long it has been going on"),
+        "Flags": st.column_config.TextColumn("Flags", width=150),
+        "Started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm", width=130),
+        "Affected": st.column_config.TextColumn(
+            "Affected services", width=150, help="Services that joined the incident"
+        ),
+        "Open": st.column_config.LinkColumn(
+            "Open", display_text="Open ↗", width=70, help="Open the incident in a new tab"
+        ),
+    }
+
+
+def table_key(company: str) -> str:
+    return f"incident_table_{company}"
+
+
+def _shown_key(company: str) -> str:
+    return f"_incident_rows_{company}"
+
+
+def _incident_list(company: str, filters: Filters, tz: tzinfo, refresh_s: float) -> None:
+    if read_filters(company) != filters:
+        st.rerun(scope="app")  # changed from inside this fragment (a reset): redraw the controls too
+    now = clock.now()
+    cur = cursor()
+    since, until = filters.bounds(now, tz)
+    rows = incidents.list_incidents(
+        cur,
+        company=company,
+        status=filters.status or None,
+        severity=filters.severity or None,
+        service=filters.service,
+        since=since,
+        until=until,
+        limit=LIST_LIMIT,
+    )
+    if not rows:
+        no_match(company)
+        return
+    rows = ordered(rows)
+    affected = incidents.affected_services(cur, company=company, incident_ids=[i.id for i in rows])
+    frame = incident_frame(rows, affected=affected, now=now, tz=tz, company=company)
+    shown_before = st.session_state.get(_shown_key(company))
+    event = st.dataframe(
+        frame,
         hide_index=True,
         width="stretch",
-        key="incident_list",
-        column_config={
-            "#": st.column_config.NumberColumn("#", format="%d", width=45),
-            "Title": st.column_config.TextColumn("Title", width=300),
-            "Service": st.column_config.TextColumn("Service", width=120),
-            "Severity": st.column_config.TextColumn("Severity", width=75),
-            "Status": st.column_config.TextColumn("Status", width=105),
-            "Age": st.column_config.TextColumn("Age", width=80),
-            "Started": st.column_config.TextColumn("Started", width=125),
-        },
+        key=table_key(company),
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config=_column_config(),
     )
-    st.caption(f"Times on your clock: {timefmt.zone_label(tz, now)}.")
+    ids = [int(i) for i in frame["#"]]
+    st.session_state[_shown_key(company)] = ids
+    picked = event.selection.rows if event is not None else []
+    if picked:
+        # Row positions refer to the table the operator clicked, which a refresh may have changed.
+        clicked = shown_before or ids
+        if picked[0] < len(clicked):
+            st.switch_page(INCIDENT_PAGE, query_params={"company": company, "id": str(clicked[picked[0]])})
+    more = f" · the newest {LIST_LIMIT} shown" if len(rows) >= LIST_LIMIT else ""
+    st.caption(
+        f"{len(rows)} incident{'' if len(rows) == 1 else 's'}{more}, active first · click a row to open it, "
+        f"or *Open ↗* for a new tab · times on your clock: {timefmt.zone_label(tz, now)} · "
+        f"refreshes every {timefmt.duration(refresh_s)}"
+    )
+
+
+def incident_list(company: str, filters: Filters, *, tz: tzinfo, refresh_s: float) -> None:
+    """The filtered list, redrawn by itself every ``refresh_s`` seconds; a row click opens it."""
+    st.fragment(run_every=refresh_s)(_incident_list)(company, filters, tz, refresh_s)
+
+
+def no_match(company: str) -> None:
+    """Incidents exist, but none match: say so, and offer the way back to all of them."""
+    with st.container(border=True):
+        st.markdown(":gray[:material/filter_alt_off:] **No incidents match these filters.**")
+        st.caption("Widen the time range, or clear the filters to see every incident of this company.")
+        st.button(
+            "Reset filters",
+            icon=":material/restart_alt:",
+            key=f"reset_filters_{company}",
+            on_click=reset_filters,
+            args=(company,),
+        )
+
+
+def _summary(company: str, had_incidents: bool, health_of: Callable[[], CompanyHealth]) -> None:
+    numbers = incidents.incident_counts(cursor(), company=company)
+    if bool(numbers.total) != had_incidents:
+        st.rerun(scope="app")  # the first incident arrived: the filters and the list appear
+    if numbers.total:
+        counts(numbers)
+    if not numbers.active:
+        empty_state(company, has_history=bool(numbers.total), health=health_of())
+
+
+def summary(
+    company: str, *, had_incidents: bool, health_of: Callable[[], CompanyHealth], refresh_s: float
+) -> None:
+    """Counts (or the calm empty state), redrawn by itself every ``refresh_s`` seconds."""
+    st.fragment(run_every=refresh_s)(_summary)(company, had_incidents, health_of)
 
 
 def empty_state(company: str, *, has_history: bool, health: CompanyHealth | None = None) -> None:
@@ -112,7 +435,8 @@ def empty_state(company: str, *, has_history: bool, health: CompanyHealth | None
             "1. **Check the Health page** for services that are degraded, down or not reporting.\n"
             f"2. **Trigger a health check now:** `GET /api/ops/health?company={company}` "
             f"(or `python -m calmops check --company {company}`).\n"
-            "3. **Create an incident by hand** if you still see a problem: `POST /api/ops/incidents`.\n\n"
+            "3. **Open an incident by hand** below if you still see a problem "
+            "(or `POST /api/ops/incidents`).\n\n"
             "Take a breath — stay with the summaries and let the system do the legwork."
         )
         st.page_link(
@@ -121,3 +445,116 @@ def empty_state(company: str, *, has_history: bool, health: CompanyHealth | None
             icon=":material/monitor_heart:",
             query_params={"company": company},
         )
+
+
+# --- Opening an incident by hand (runbook step 2: "manually create incident if needed").
+
+FIELD_LABELS = {
+    "title": "Title",
+    "service": "Service",
+    "severity": "Severity",
+    "description": "Description",
+    "customer_impact": "Customers are affected",
+    "operator": "Your name",
+}
+OPERATOR_MAX = 80
+
+
+def manual_key(name: str) -> str:
+    return f"manual_{name}"
+
+
+def _error_key(company: str) -> str:
+    return f"_manual_error_{company}"
+
+
+def _created_key(company: str) -> str:
+    return f"_manual_created_{company}"
+
+
+def open_created(company: str) -> None:
+    """After the form opened an incident, go to it (the first thing the page does)."""
+    created = st.session_state.pop(_created_key(company), None)
+    if created is not None:
+        st.switch_page(INCIDENT_PAGE, query_params={"company": company, "id": str(created)})
+
+
+def manual_form(company: str, services: list[str], *, expanded: bool = False) -> None:
+    """Title, service, severity, description, customer impact and the operator's name; on submit
+    the incident is opened in one transaction and the Incident page shows it.
+
+    The work happens in the submit button's callback, which runs before the page does: a rerun
+    of the page (the frame may ask for one) cannot lose the click.
+    """
+    _init(manual_key("operator"), st.session_state.get(OPERATOR_KEY, ""))
+    error = st.session_state.pop(_error_key(company), None)
+    with st.expander(
+        ":material/add_circle: Open an incident by hand", expanded=expanded or error is not None
+    ):
+        st.caption(
+            "Runbook step 2: if you see a problem that no incident covers, open one here. "
+            "CalmOps records it on the timeline with your name."
+        )
+        with st.form(f"manual_incident_{company}", border=False):
+            st.text_input("Title", key=manual_key("title"), placeholder="What is wrong, in a few words")
+            left, right = st.columns(2)
+            left.selectbox(
+                "Service", services, index=None, key=manual_key("service"), placeholder="Choose a service"
+            )
+            right.selectbox(
+                "Severity",
+                [s.value for s in sorted(Severity, key=lambda s: -s.rank)],
+                index=2,
+                format_func=lambda s: SEVERITY[Severity(s)].label,
+                key=manual_key("severity"),
+            )
+            st.text_area(
+                "Description", key=manual_key("description"), placeholder="What you see, and since when"
+            )
+            st.checkbox("Customers are affected", key=manual_key("customer_impact"))
+            st.text_input(
+                "Your name",
+                key=manual_key("operator"),
+                max_chars=OPERATOR_MAX,
+                help="Asked once per session; it goes on the timeline and the audit log.",
+            )
+            st.form_submit_button(
+                "Open incident", type="primary", icon=":material/add:", on_click=_submit, args=(company,)
+            )
+        if error is not None:
+            field, message = error
+            label = FIELD_LABELS.get(field, field)
+            st.error(f"**{label}:** {md(message)}", icon=":material/error_outline:")
+
+
+def _submit(company: str) -> None:
+    """Open the incident the form describes, or leave the first problem found for the form to show."""
+    state = st.session_state
+    name = (state.get(manual_key("operator")) or "").strip()
+    service = state.get(manual_key("service"))
+    title = state.get(manual_key("title")) or ""
+    if not name:
+        state[_error_key(company)] = ("operator", "tell us who is opening this incident")
+        return
+    state[OPERATOR_KEY] = name
+    if not service:
+        state[_error_key(company)] = ("service", "choose the service that has the problem")
+        return
+    try:
+        with unit_of_work() as cur:
+            incident_id = incidents.create_manual(
+                cur,
+                company=company,
+                title=title,
+                service=service,
+                severity=state.get(manual_key("severity")) or "",
+                description=state.get(manual_key("description")) or "",
+                customer_impact=bool(state.get(manual_key("customer_impact"))),
+                actor=name,
+                now=clock.now(),
+            )
+    except InvalidIncidentError as exc:
+        state[_error_key(company)] = (exc.field, str(exc))
+        return
+    state[FLASH_KEY] = f"Incident {incident_id} opened: {title.strip()}"
+    state[_created_key(company)] = incident_id

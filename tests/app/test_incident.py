@@ -1,0 +1,169 @@
+"""The Incident page: one incident's header, its timeline in order, the charts of the metrics involved
+with the incident shaded, and the same calm message for an unknown id and another company's."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from calmops import clock, incidents, timefmt
+from calmops.store import cursor, unit_of_work
+from tests.app.conftest import texts
+from tests.app.test_incidents import use_replayed_world
+
+INCIDENT = "pages/incident.py"
+
+
+@pytest.fixture
+def replayed() -> Iterator[list[str]]:
+    yield from use_replayed_world()
+
+
+def _open(app, company: str, incident_id: object | None, **kwargs):
+    at = app(company, page=INCIDENT, **kwargs)
+    if incident_id is not None:
+        at.query_params["id"] = str(incident_id)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _longest(company: str) -> int:
+    """The company's incident with the longest timeline."""
+    return (
+        cursor()
+        .execute(
+            """SELECT incident_id FROM incident_events WHERE company = ?
+           GROUP BY incident_id ORDER BY count(*) DESC, incident_id LIMIT 1""",
+            [company],
+        )
+        .fetchall()[0][0]
+    )
+
+
+def _specs(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def _entries(at) -> list[str]:
+    """The timeline's entries as rendered, in page order."""
+    return [m.value for m in at.markdown if re.match(r"\*\*\d\d:\d\d\*\* &nbsp; :", m.value)]
+
+
+def test_header_timeline_in_order_and_charts_with_the_incident_shaded(replayed, app) -> None:
+    company = replayed[0]
+    incident_id = _longest(company)
+    detail = incidents.get_incident(cursor(), company=company, incident_id=incident_id)
+    at = _open(app, company, incident_id)
+    said = texts(at)
+    s = detail.summary
+    assert s.title in said and f"#{s.id}" in said
+    assert f"**{s.service}**" in said
+    assert "Started" in said and "Duration" in said and "Acknowledged" in said
+    assert "UTC" in said
+    assert "decision brief arrives with the incident response agent" in said
+    entries = _entries(at)
+    assert len(entries) == len(detail.timeline) >= 5
+    times = [e[2:7] for e in entries]
+    assert times == [e.ts.strftime("%H:%M") for e in detail.timeline] and times == sorted(times)
+    labels = [re.search(r"\*\*([A-Z][a-z ]+)\*\*\]", e).group(1) for e in entries]
+    assert labels[0] == "Detected" and "Acknowledged" in labels
+    specs = _specs(at)
+    assert len(specs) == len(incidents.involved_metrics(detail)) >= 1
+    for spec in specs:
+        rects = [x for x in spec["layout"]["shapes"] if x["type"] == "rect"]
+        assert len(rects) == 1 and rects[0]["x0"].startswith(s.started_at.strftime("%Y-%m-%dT%H:%M"))
+    assert any(x["line"].get("dash") == "dash" for spec in specs for x in spec["layout"]["shapes"])
+    names = {t.get("name") for spec in specs for t in spec["data"]}
+    assert s.service in names
+    assert "All incidents" in at.get("page_link")[0].proto.label
+
+
+def test_times_on_the_viewers_clock_with_utc_beside(replayed, app) -> None:
+    company = replayed[0]
+    incident_id = _longest(company)
+    first = incidents.get_incident(cursor(), company=company, incident_id=incident_id).timeline[0]
+    at = _open(app, company, incident_id, timezone="Asia/Kolkata")
+    entry = _entries(at)[0]
+    local = (first.ts + timedelta(hours=5, minutes=30)).strftime("%H:%M")
+    assert entry.startswith(f"**{local}**") and first.ts.strftime("%H:%M:00 UTC") in entry
+
+
+def test_raw_timeline_is_one_click_away(replayed, app) -> None:
+    company = replayed[0]
+    incident_id = _longest(company)
+    at = _open(app, company, incident_id)
+    assert "Raw timeline" in at.expander[-1].label and not at.dataframe
+    at.session_state[f"raw_timeline_{incident_id}"] = True
+    at.run()
+    frame = at.dataframe[0].value
+    assert len(frame) == len(
+        incidents.get_incident(cursor(), company=company, incident_id=incident_id).timeline
+    )
+    assert frame["UTC"][0].endswith("Z")
+
+
+@pytest.mark.parametrize("raw", ["999999", "abc", "-3"])
+def test_an_unknown_id_says_so_calmly(replayed, app, raw) -> None:
+    at = _open(app, replayed[0], raw)
+    assert f"No incident {raw} in Bluebird" in texts(at)
+    assert at.get("page_link")[0].proto.page.endswith("incidents")
+    assert not at.get("plotly_chart")
+
+
+def test_no_id_at_all(replayed, app) -> None:
+    at = _open(app, replayed[0], None)
+    assert "No incident chosen." in texts(at)
+
+
+def test_another_companys_incident_looks_exactly_like_an_unknown_one(replayed, app) -> None:
+    mine, theirs = replayed
+    their_id = _longest(theirs)
+    at = _open(app, mine, their_id)
+    said = texts(at)
+    assert f"No incident {their_id} in Bluebird" in said
+    title = incidents.get_incident(cursor(), company=theirs, incident_id=their_id).summary.title
+    assert title not in said
+
+
+def test_a_manual_incident_charts_the_key_metrics_and_escapes_messages(replayed, app) -> None:
+    company = replayed[0]
+    with unit_of_work() as cur:
+        incident_id = incidents.create_manual(
+            cur, company=company, title="Labels **print** slowly", service="web", severity="warning",
+            description="Three calls", customer_impact=True, actor="Ada", now=clock.now(),
+        )  # fmt: skip
+        incidents.add_event(
+            cur, company=company, incident_id=incident_id, ts=clock.now(), kind="alert", actor="grafana",
+            message="[click](http://evil.example) <script>x()</script> :red[boom]", outcome="resolved",
+        )  # fmt: skip
+    at = _open(app, company, incident_id)
+    said = texts(at)
+    assert "Labels \\*\\*print\\*\\* slowly" in said
+    assert "customer impact" in said and "opened by hand" in said
+    alert = _entries(at)[-1]
+    assert "\\[click\\](http\\://evil.example) \\<script\\>x()\\</script\\> \\:red\\[boom\\]" in alert
+    assert ":green-badge[resolved]" in alert
+    titles = [spec["layout"]["title"]["text"] for spec in _specs(at)]
+    assert titles == ["<b>Error rate</b>", "<b>Latency p95</b>", "<b>Up</b>"]
+    assert "running" in said
+
+
+def test_a_resolved_incident_shows_how_long_it_took(replayed, app) -> None:
+    company = replayed[0]
+    row = (
+        cursor()
+        .execute(
+            "SELECT id, started_at, resolved_at FROM incidents "
+            "WHERE company = ? AND status = 'resolved' LIMIT 1",
+            [company],
+        )
+        .fetchall()[0]
+    )
+    at = _open(app, company, row[0])
+    said = texts(at)
+    assert f"**{timefmt.duration(row[2] - row[1])}**" in said and "resolved" in said
