@@ -117,17 +117,27 @@ def check_actor(value: object, *, default: str = "api") -> str:
     return check_text(value, field="actor", limit=ACTOR_MAX)
 
 
-def retry_conflicts(work: Callable[[], T], *, attempts: int = 4) -> T:
+RACES: tuple[type[Exception], ...] = (duckdb.TransactionException, duckdb.ConstraintException)
+
+
+def retry_conflicts(
+    work: Callable[[], T],
+    *,
+    attempts: int = 4,
+    on: tuple[type[Exception], ...] = (duckdb.TransactionException,),
+) -> T:
     """Run a unit of work again when a concurrent writer won a DuckDB write-write conflict.
 
     The collector, the demo feeder and API requests write from different threads; the loser of a
     conflict gets ``TransactionException`` with its transaction rolled back, and a second try sees
-    the winner's rows (a pushed duplicate then counts as a duplicate, not as a server error).
+    the winner's rows (a pushed duplicate then counts as a duplicate, not as a server error). Work
+    whose only possible key clash is such a race (idempotent writes) passes ``on=RACES``: a row
+    committed by another thread after this transaction began clashes with ``ConstraintException``.
     """
     for attempt in range(attempts):
         try:
             return work()
-        except duckdb.TransactionException:
+        except on:
             if attempt == attempts - 1:
                 raise
             time.sleep(0.005 * (attempt + 1))

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from calmops import clock
 from calmops.companies import (
+    RACES,
     InvalidError,
     check_actor,
     check_service_name,
@@ -322,7 +323,7 @@ def push(cur: Cursor, *, batch: SnapshotBatch, actor: str = "api") -> PushResult
             written = snapshots.append(cur, snapshots.batch(batch.rows))
         return registered, written
 
-    registered, written = retry_conflicts(work)
+    registered, written = retry_conflicts(work, on=RACES)
     if written.accepted:
         after_ingest(company=batch.company, services=batch.services, until=batch.newest, cur=cur)
     return PushResult(written.accepted, written.duplicates, tuple(registered), batch.skipped, batch.notes)
@@ -388,8 +389,13 @@ def event_in(body: object, *, default_actor: str = "api") -> EventIn:
 
 
 def record_event(cur: Cursor, *, event: EventIn) -> Event:
-    """Store a deploy or config change (registering an unknown service), with an audit row."""
+    """Store a deploy or config change (registering an unknown service), with an audit row; tried
+    again when a push registered the same new service at the same moment."""
     now = clock.now()
+    return retry_conflicts(lambda: _insert_event(cur, event=event, now=now), on=RACES)
+
+
+def _insert_event(cur: Cursor, *, event: EventIn, now: datetime) -> Event:
     with unit_of_work(cur):
         get_company(cur, company=event.company)
         ensure_services(cur, company=event.company, services=[event.service], actor=event.actor, now=now)

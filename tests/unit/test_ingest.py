@@ -4,6 +4,8 @@ of targets (``list_targets``, ``record_results``)."""
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -173,6 +175,22 @@ def test_a_push_for_an_unknown_company_writes_nothing(cur) -> None:
         ingest.push(cur, batch=ingest.snapshot_batch(body(snap(), company="ghost")))
     assert count(cur, "SELECT count(*) FROM health_snapshots") == 0
     assert count(cur, "SELECT count(*) FROM services") == 0
+
+
+def test_concurrent_pushes_of_one_batch_store_it_once(db: Database) -> None:
+    clock.freeze(NOW)
+    companies.add_company(db.cursor(), company="acme", name="Acme", actor="test")
+    batch = ingest.snapshot_batch(body(*(snap(service=f"svc-{i}", value=float(i)) for i in range(50))))
+    barrier = threading.Barrier(4)
+
+    def push() -> ingest.PushResult:
+        barrier.wait()
+        return ingest.push(db.cursor(), batch=batch)  # each thread its own cursor and transaction
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: push(), range(4)))
+    assert sum(r.accepted for r in results) == 50 and sum(r.duplicates for r in results) == 150
+    assert count(db.cursor(), "SELECT count(*) FROM services WHERE company = 'acme'") == 50
 
 
 def test_detection_hears_of_fresh_snapshots_only_and_its_failure_is_not_the_pusher(
