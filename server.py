@@ -46,9 +46,9 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
             db.cursor().execute("SELECT count(*) FROM targets WHERE url LIKE '/demo/%'").fetchall()[0][0]
         )
         seed = int(params.get("seed", 7))
-        feeders.append(
-            Simulation(db, interval_s=config.collect_interval_s, seed=seed, write_rounds=not probed)
-        )
+        simulation = Simulation(db, interval_s=config.collect_interval_s, seed=seed, write_rounds=not probed)
+        runtime.set_simulation(simulation)
+        feeders.append(simulation)
     for feeder in feeders:
         await asyncio.to_thread(feeder.start)
     runtime.set_feeder(Feeders(*feeders))
@@ -57,6 +57,7 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
         yield
     finally:
         runtime.set_feeder(None)
+        runtime.set_simulation(None)
         for feeder in feeders:
             await asyncio.to_thread(feeder.stop)
         await asyncio.to_thread(close_db)

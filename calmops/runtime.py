@@ -58,3 +58,15 @@ def feeder() -> Feeder | None:
 def collector_state() -> CollectorState | None:
     current = _feeder
     return current.state() if current is not None else None
+
+
+_simulation = None  # the demo's Simulation, when this process runs one
+
+
+def set_simulation(simulation: object | None) -> None:
+    global _simulation
+    _simulation = simulation
+
+
+def simulation() -> object | None:
+    return _simulation

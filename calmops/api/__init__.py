@@ -21,6 +21,7 @@ from calmops.api.registry import (
     post_service,
     post_target,
 )
+from calmops.api.scenarios import get_scenarios, post_scenarios
 
 PAGES = ("health", "incidents", "runbook")
 
@@ -56,6 +57,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/ops/incidents/{incident_id}", get_incident, methods=["GET"]),
         Route("/company/{company}/ops/{page}", company_page, methods=["GET"]),
         Route("/company/{company}/ops", company_page_default, methods=["GET"]),
+        Route("/api/ops/scenarios", get_scenarios, methods=["GET"]),
+        Route("/api/ops/scenarios", post_scenarios, methods=["POST"]),
         *demo.routes(),
         Route("/api/ops/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
     ]

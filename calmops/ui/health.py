@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, tzinfo
 import streamlit as st
 
 from calmops import clock, runtime, timefmt
+from calmops.companies import list_services
 from calmops.config import settings
 from calmops.detect.rules import list_rules
 from calmops.health import charts as hc
@@ -168,3 +169,11 @@ def chart_panel(company: str, tz: tzinfo, *, refresh_s: float) -> None:
     """Window, services and metrics controls over one chart per metric; live windows self-refresh."""
     live = st.session_state.get(_key("window", company), hc.DEFAULT_WINDOW) != hc.CUSTOM
     st.fragment(run_every=refresh_s if live else None)(_chart_panel)(company, tz, live, refresh_s)
+
+
+def service_names(company: str) -> list[str]:
+    """The company's services, from the state the status panel just read (no second query)."""
+    health = st.session_state.get(HEALTH_KEY.format(company=company))
+    if health is None:
+        return sorted(s.service for s in list_services(cursor(), company=company))
+    return sorted(s.service for s in health.services)

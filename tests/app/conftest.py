@@ -101,3 +101,22 @@ def texts(at: AppTest) -> str:
         parts.extend(str(e.value) for e in at.get(kind))
     parts.extend(f"{m.label} {m.value}" for m in at.metric)
     return "\n".join(parts)
+
+
+@pytest.fixture(autouse=True)
+def _framed_like_the_browser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run pages inside app.py from the first run, as the browser does after its first navigation.
+
+    AppTest resets Streamlit's legacy ``pages/`` flag before every run, so each run would start
+    with the page file alone and ``frame.ensure_framed`` would rerun it — losing a button click
+    that run carried. Leaving legacy mode right after AppTest's reset keeps clicks intact.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test
+
+    class FramedPagesManager(PagesManager):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test, "PagesManager", FramedPagesManager)
