@@ -444,6 +444,47 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenario(args: argparse.Namespace) -> int:
+    """Start, stop or list live demo scenarios (through the server, or on the store directly)."""
+    from calmops.demo import scenarios
+    from calmops.store import get_db
+
+    if args.action == "list":
+
+        def offline(cur: Cursor) -> dict:
+            ongoing = scenarios.live(get_db(), company=args.company)
+            return {"scenarios": [{"service": e.service, "pattern": e.pattern.value} for e in ongoing]}
+
+        online = lambda: _api("GET", "scenarios", params={"company": args.company})  # noqa: E731
+    else:
+        body = {
+            "company": args.company,
+            "service": args.service,
+            "pattern": args.pattern,
+            "action": args.action,
+        }
+
+        def offline(cur: Cursor) -> dict:
+            change = scenarios.start if args.action == "start" else scenarios.stop
+            change(get_db(), company=args.company, service=args.service, pattern=args.pattern)
+            return {}
+
+        online = lambda: _api("POST", "scenarios", body=body)  # noqa: E731
+    try:
+        answer = _via(online, offline)
+    except (scenarios.ScenarioError, scenarios.NoDemoWorldError) as exc:
+        return _refused(CommandError(str(exc)))
+    except CommandError as exc:
+        return _refused(exc)
+    if args.action == "list":
+        playing = answer["scenarios"]
+        print("\n".join(f"{e['pattern']} on {e['service']}" for e in playing) or "nothing is playing")
+    else:
+        done = "started" if args.action == "start" else "stopped"
+        print(f"{args.pattern} {done} on {args.service} ({args.company})")
+    return 0
+
+
 def add_registry_commands(sub: argparse._SubParsersAction) -> None:
     company = sub.add_parser("company", help="register companies (tenants)")
     company_sub = company.add_subparsers(dest="action", required=True)
@@ -481,6 +522,22 @@ def add_registry_commands(sub: argparse._SubParsersAction) -> None:
     remove.add_argument("id", type=int, help="the target's id (see target list)")
     remove.add_argument("--company", required=True)
     remove.set_defaults(func=cmd_target_remove)
+
+    scenario = sub.add_parser("scenario", help="live demo scenarios: make a demo service misbehave")
+    scenario_sub = scenario.add_subparsers(dest="action", required=True)
+    for action, text in (("start", "start a pattern on a demo service"), ("stop", "stop it")):
+        change = scenario_sub.add_parser(action, help=text)
+        change.add_argument(
+            "pattern",
+            help="queue_backlog, db_saturation, error_spike_after_deploy, memory_leak, "
+            "dependency_outage, disk_filling, service_down or latency_regression",
+        )
+        change.add_argument("--company", required=True)
+        change.add_argument("--service", required=True)
+        change.set_defaults(func=cmd_scenario)
+    listing = scenario_sub.add_parser("list", help="what is playing")
+    listing.add_argument("--company", required=True)
+    listing.set_defaults(func=cmd_scenario)
 
     push = sub.add_parser("ingest", help="push a file of snapshots (the API's JSON, or Prometheus text)")
     push.add_argument("file", help="the file, or - for standard input")

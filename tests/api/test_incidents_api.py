@@ -66,11 +66,17 @@ def test_an_incident_opened_by_hand(live_server) -> None:
     before = len(get(live_server, "incidents", company="cedar-couriers", limit=1000).json()["incidents"])
     made = requests.post(
         f"{live_server.url}/api/ops/incidents",
-        json={"company": "cedar-couriers", "title": "Customers report missing tracking updates",
-              "service": "tracking-ingest", "severity": "high", "description": "Two tickets since 09:10",
-              "customer_impact": True, "actor": "alice"},
+        json={
+            "company": "cedar-couriers",
+            "title": "Customers report missing tracking updates",
+            "service": "tracking-ingest",
+            "severity": "high",
+            "description": "Two tickets since 09:10",
+            "customer_impact": True,
+            "actor": "alice",
+        },
         timeout=30,
-    )  # fmt: skip
+    )
     assert made.status_code == 201, made.text
     body = made.json()
     assert body["status"] == "open" and body["severity"] == "high" and "customer_impact" in body["flags"]
@@ -85,3 +91,53 @@ def test_an_incident_opened_by_hand(live_server) -> None:
         assert answer.status_code == 400 and answer.json()["field"] == field
     after = len(get(live_server, "incidents", company="cedar-couriers", limit=1000).json()["incidents"])
     assert after == before + 1
+
+
+def test_scenarios_start_list_and_stop_through_the_api_and_the_cli(live_server) -> None:
+    import subprocess
+    import sys
+
+    from tests.servers import ROOT
+
+    url = f"{live_server.url}/api/ops/scenarios"
+    started = requests.post(
+        url,
+        json={
+            "company": "cedar-couriers",
+            "service": "redis",
+            "pattern": "latency_regression",
+            "action": "start",
+        },
+        timeout=30,
+    )
+    assert started.status_code == 201, started.text
+    listed = requests.get(url, params={"company": "cedar-couriers"}, timeout=30).json()
+    assert {"service": "redis", "pattern": "latency_regression"}.items() <= listed["scenarios"][0].items()
+    env = {"CALMOPS_URL": live_server.url, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "calmops",
+            "scenario",
+            "stop",
+            "latency_regression",
+            "--company",
+            "cedar-couriers",
+            "--service",
+            "redis",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "stopped on redis" in done.stdout, done.stderr
+    assert requests.get(url, params={"company": "cedar-couriers"}, timeout=30).json()["scenarios"] == []
+    wrong = requests.post(
+        url,
+        json={"company": "cedar-couriers", "service": "web", "pattern": "disk_filling", "action": "start"},
+        timeout=30,
+    )
+    assert wrong.status_code == 400 and "disk_pct" in wrong.json()["error"]
