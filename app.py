@@ -23,6 +23,9 @@ incident = st.Page(
     visibility="hidden",
 )
 runbook = st.Page("pages/runbook.py", title="Runbook", icon=":material/menu_book:", url_path="runbook")
+services = st.Page("pages/services.py", title="Services", icon=":material/hub:", url_path="services")
+targets = st.Page("pages/targets.py", title="Targets", icon=":material/radar:", url_path="targets")
+rules = st.Page("pages/rules.py", title="Rules", icon=":material/rule:", url_path="rules")
 
 
 def home() -> None:
@@ -35,6 +38,7 @@ page = st.navigation(
     {
         "": [st.Page(home, title="Home", url_path="home", default=True, visibility="hidden")],
         "Operations": [health, incidents, incident],
+        "Setup": [services, targets, rules],
         "Help": [runbook],
     }
 )

@@ -1,0 +1,8 @@
+"""Services (/services?company=C)."""
+
+import streamlit as st
+
+from calmops.ui import frame
+
+company = frame.require_company()
+st.markdown(f"## Services · {frame.company_name(company)}")
