@@ -176,17 +176,20 @@ def judge(
     result = Evaluation()
     changes: list[_Change] = []
     touched: dict[tuple[int, str], RuleState] = {}
+    by_metric: dict[str, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        by_metric[rule.metric].append(rule)
     for (service, metric), (ts, values) in samples.items():
         result.samples += len(ts)
-        for rule in rules:
-            if rule.metric != metric or not rule.applies_to(service):
+        for rule in by_metric.get(metric, ()):
+            if not rule.applies_to(service):
                 continue
             state = states.get((rule.id, service), RuleState())
             start = state.evaluated_through or default_after
-            fresh = ts > int(start.timestamp() * 1_000_000)
-            if not fresh.any():
+            first_new = int(np.searchsorted(ts, int(start.timestamp() * 1_000_000), side="right"))
+            if first_new >= len(ts):
                 continue
-            new_state, found = advance(rule, state, ts[fresh], values[fresh])
+            new_state, found = advance(rule, state, ts[first_new:], values[first_new:])
             touched[(rule.id, service)] = states[(rule.id, service)] = new_state
             changes += [_Change(rule, service, t) for t in found]
     _save_states(cur, company, touched)

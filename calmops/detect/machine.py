@@ -17,6 +17,7 @@ import numpy as np
 from calmops.detect.rules import Rule
 
 _OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+_SMALL = 16  # a live round brings one sample per series: numpy's call overhead would dominate
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ def advance(
     """Judge new samples (ascending epoch-µs times, newer than ``state.evaluated_through``)."""
     if len(ts_us) == 0:
         return state, []
+    if len(ts_us) <= _SMALL:
+        return _advance_few(rule, state, ts_us, values)
     through = _at(int(ts_us[-1]))
     values = np.asarray(values, dtype="float64")
     valid = ~np.isnan(values)  # a missing value is skipped: it neither breaches nor clears
@@ -122,6 +125,55 @@ def advance(
             clear_streak=streak if kind == "firing" else 0,
             last_value=None if last is None else float(last),
             evaluated_through=through,
+        ),
+        transitions,
+    )
+
+
+def _advance_few(
+    rule: Rule, state: RuleState, ts_us: np.ndarray, values: np.ndarray
+) -> tuple[RuleState, list[Transition]]:
+    """``advance`` for a handful of samples, sample by sample in plain Python (same transitions;
+    the chunked-equals-whole test holds the two paths to each other)."""
+    compare = _OPS[rule.comparison]
+    clear_limit = rule.threshold if rule.clear_threshold is None else rule.clear_threshold
+    for_us, need = int(rule.for_s) * 1_000_000, max(1, int(rule.recovery_count))
+    kind, streak, last = state.state, state.clear_streak, state.last_value
+    since_us = _us(state.since) if state.since else None
+    breach_us = _us(state.breach_started_at) if state.breach_started_at else None
+    transitions: list[Transition] = []
+    for t, v in zip(ts_us.tolist(), np.asarray(values, dtype="float64").tolist(), strict=True):
+        if v != v:  # NaN: skipped, as in advance
+            continue
+        last = v
+        breach = bool(compare(v, rule.threshold))
+        if kind == "ok":
+            if not breach:
+                continue
+            kind, since_us = "pending", t
+        if kind == "pending":
+            if not breach:
+                kind, since_us = "ok", None
+            elif t - since_us >= for_us:
+                breach_us, since_us, kind, streak = since_us, t, "firing", 0
+                transitions.append(Transition("fired", _at(t), v, _at(breach_us)))
+            continue
+        if not bool(compare(v, clear_limit)):  # firing and back beyond the clear threshold
+            streak += 1
+            if streak >= need:
+                transitions.append(Transition("recovered", _at(t), v, _at(breach_us)))
+                kind, since_us, breach_us, streak = "ok", None, None, 0
+        else:
+            streak = 0
+    return (
+        replace(
+            state,
+            state=kind,
+            since=_at(since_us) if since_us is not None else None,
+            breach_started_at=_at(breach_us) if breach_us is not None and kind == "firing" else None,
+            clear_streak=streak if kind == "firing" else 0,
+            last_value=last,
+            evaluated_through=_at(int(ts_us[-1])),
         ),
         transitions,
     )

@@ -80,3 +80,17 @@ def test_judging_in_chunks_gives_the_same_transitions_as_all_at_once(seed: int) 
         pieces += found
     assert kinds(pieces) == kinds(whole) and len(whole) > 2
     assert state == whole_state
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_few_samples_path_agrees_with_the_numpy_path(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from calmops.detect import machine
+
+    rng = np.random.default_rng(100 + seed)
+    values = np.clip(np.cumsum(rng.normal(0, 3, 400)) % 25, 0, None)
+    values[rng.choice(400, 20, replace=False)] = np.nan
+    ts = T0 + np.arange(len(values), dtype=np.int64) * MIN
+    by_numpy = advance(rule(for_s=120, recovery=2), RuleState(), ts, values)
+    monkeypatch.setattr(machine, "_SMALL", 10_000)
+    by_python = advance(rule(for_s=120, recovery=2), RuleState(), ts, values)
+    assert kinds(by_python[1]) == kinds(by_numpy[1]) and by_python[0] == by_numpy[0]
