@@ -7,7 +7,7 @@ timeline and the charts keep up without a full rerun (and without moving the pag
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import streamlit as st
 
@@ -88,23 +88,29 @@ def _badges(detail: IncidentDetail) -> str:
     return " ".join(parts)
 
 
-def _fact(label: str, value: str, note: str = "") -> None:
+def _fact(column, label: str, value: str, note: str = "") -> None:
     text = f":small[:gray[{label}]]  \n**{value}**"
     if note:
         text += f"  \n:small[:gray[{note}]]"
-    st.markdown(text, width="content")
+    column.markdown(text)
 
 
-def _when(
-    ts: datetime | None, tz: tzinfo, now: datetime, *, since: datetime | None = None
-) -> tuple[str, str]:
-    """A time on the viewer's clock and a note: UTC, and how long after ``since`` it came."""
+def _local(ts: datetime, tz: tzinfo, day_of: datetime) -> str:
+    """``14:20`` on the viewer's clock, with the date when it is not ``day_of``'s."""
+    local = timefmt.to_zone(ts, tz)
+    same_day = local.date() == timefmt.to_zone(day_of, tz).date()
+    return local.strftime("%H:%M" if same_day else "%b %d, %H:%M")
+
+
+def _utc(ts: datetime) -> str:
+    return timefmt.to_zone(ts, UTC).strftime("%H:%M UTC")
+
+
+def _after(ts: datetime | None, tz: tzinfo, started: datetime) -> tuple[str, str]:
+    """A later moment: its time, and how long after the start it came (with the UTC time)."""
     if ts is None:
         return "—", ""
-    note = timefmt.utc_text(ts)
-    if since is not None and ts >= since:
-        note = f"{timefmt.duration(ts - since)} after start · {note}"
-    return timefmt.local_text(ts, tz), note
+    return _local(ts, tz, started), f"+{timefmt.duration(ts - started)} · {_utc(ts)}"
 
 
 def header(detail: IncidentDetail, *, tz: tzinfo, now: datetime) -> None:
@@ -119,17 +125,22 @@ def header(detail: IncidentDetail, *, tz: tzinfo, now: datetime) -> None:
     st.markdown(f"{_badges(detail)} &nbsp; {where} &nbsp; :gray[· #{s.id} · {source}]")
     if detail.description:
         st.markdown(f":gray[{md(' '.join(detail.description.split()))}]")
-    with st.container(border=True, horizontal=True, gap="large"):
-        start, start_note = _when(s.started_at, tz, now)
-        _fact("Started", start, start_note)
+    with st.container(border=True):
+        started, duration, detected, acknowledged, resolved, assignee = st.columns(6)
+        _fact(
+            started,
+            "Started",
+            timefmt.local_text(s.started_at, tz),
+            _utc(s.started_at),
+        )
         if s.resolved_at is None:
-            _fact("Duration", f"{timefmt.duration(now - s.started_at)}", "running")
+            _fact(duration, "Duration", timefmt.duration(now - s.started_at), "running")
         else:
-            _fact("Duration", timefmt.duration(s.resolved_at - s.started_at), "resolved")
-        _fact("Detected", *_when(s.detected_at, tz, now, since=s.started_at))
-        _fact("Acknowledged", *_when(detail.acknowledged_at, tz, now, since=s.started_at))
-        _fact("Resolved", *_when(s.resolved_at, tz, now, since=s.started_at))
-        _fact("Assignee", md(s.assignee) if s.assignee else "nobody yet")
+            _fact(duration, "Duration", timefmt.duration(s.resolved_at - s.started_at), "until resolved")
+        _fact(detected, "Detected", *_after(s.detected_at, tz, s.started_at))
+        _fact(acknowledged, "Acknowledged", *_after(detail.acknowledged_at, tz, s.started_at))
+        _fact(resolved, "Resolved", *_after(s.resolved_at, tz, s.started_at))
+        _fact(assignee, "Assignee", md(s.assignee) if s.assignee else "nobody yet")
     if detail.previous_incident_id is not None:
         st.page_link(
             INCIDENT_PAGE,
@@ -177,7 +188,7 @@ def involved_charts(detail: IncidentDetail, *, tz: tzinfo, now: datetime) -> Non
         )
     names = ", ".join(metric_info(m).label for m in metrics)
     st.caption(
-        f"{names} · from 1 h before the start to 30 min after {'resolution' if s.resolved_at else 'now'}, "
+        f"{names} · from 1 h before the start to {'30 min after resolution' if s.resolved_at else 'now'}, "
         f"{timefmt.duration(win.bucket_s)} buckets · shaded: the incident · dashed: thresholds · "
         f"times in {timefmt.zone_label(tz, now)}, UTC on hover"
     )
@@ -196,7 +207,7 @@ def _panel(company: str, company_name: str, incident_id: int, tz: tzinfo, live: 
     left, right = st.columns([5, 6], gap="large")
     with left:
         st.markdown("##### :material/timeline: Timeline")
-        timeline.render_timeline(detail.timeline, tz=tz)
+        timeline.render_timeline(detail.timeline, tz=tz, now=now, key=f"timeline_all_{incident_id}")
         timeline.raw_timeline(detail.timeline, tz=tz, key=f"raw_timeline_{incident_id}")
     with right:
         st.markdown("##### :material/query_stats: Metrics involved")

@@ -27,6 +27,8 @@ HEALTH_PAGE = "pages/health.py"
 INCIDENT_PAGE = "pages/incident.py"
 WARNING_ICON = ":material/warning:"
 LIST_LIMIT = 500
+VISIBLE_ROWS = 15  # then the table scrolls
+ROW_PX = TABLE_HEADER_PX = 35
 OPERATOR_KEY = "operator"  # the session's operator name, asked once (accounts replace it later)
 FLASH_KEY = "_incident_flash"  # a message the Incident page shows once, after a switch
 
@@ -253,7 +255,7 @@ def filter_bar(company: str, services: list[str], *, tz: tzinfo) -> Filters:
 
 def _age(incident: IncidentSummary, now: datetime) -> str:
     if incident.resolved_at is not None:
-        return f"resolved after {timefmt.duration(incident.resolved_at - incident.started_at)}"
+        return timefmt.duration(incident.resolved_at - incident.started_at)
     return timefmt.duration(now - incident.started_at)
 
 
@@ -279,20 +281,19 @@ def incident_frame(
     company: str,
 ) -> pd.DataFrame:
     """The list as a table: what, where, how bad, where it stands, for how long, and its flags."""
-    columns = ["#", "Title", "Service", "Severity", "Status", "Age", "Flags", "Started", "Affected", "Open"]
+    columns = ["#", "Title", "Service", "Severity", "Status", "Age", "Flags", "Started", "Affected"]
     return pd.DataFrame(
         [
             {
-                "#": i.id,
+                "#": incident_url(company, i.id),
                 "Title": i.title,
                 "Service": i.service,
-                "Severity": SEVERITY[i.severity].label,
-                "Status": INCIDENT_STATUS[i.status].label,
+                "Severity": [SEVERITY[i.severity].label],
+                "Status": [INCIDENT_STATUS[i.status].label],
                 "Age": _age(i, now),
                 "Flags": flag_text(i.flags),
                 "Started": timefmt.to_zone(i.started_at, tz).replace(tzinfo=None),
                 "Affected": ", ".join(s for s in affected.get(i.id, ()) if s != i.service),
-                "Open": incident_url(company, i.id),
             }
             for i in rows
         ],
@@ -300,21 +301,33 @@ def incident_frame(
     )
 
 
+def _chips(label: str, looks: dict, width: int) -> st.column_config.MultiselectColumn:
+    """A read-only coloured chip per row, in the colours the badges use."""
+    return st.column_config.MultiselectColumn(
+        label,
+        options=[look.label for look in looks.values()],
+        color=[look.badge for look in looks.values()],
+        disabled=True,
+        width=width,
+    )
+
+
 def _column_config() -> dict:
     return {
-        "#": st.column_config.NumberColumn("#", format="%d", width=55),
-        "Title": st.column_config.TextColumn("Title", width="large"),
-        "Service": st.column_config.TextColumn("Service", width=125),
-        "Severity": st.column_config.TextColumn("Severity", width=75),
-        "Status": st.column_config.TextColumn("Status", width=105),
-        "Age": st.column_config.TextColumn("Age", width=150, help="How long it has been going on"),
-        "Flags": st.column_config.TextColumn("Flags", width=150),
-        "Started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm", width=130),
-        "Affected": st.column_config.TextColumn(
-            "Affected services", width=150, help="Services that joined the incident"
+        "#": st.column_config.LinkColumn(
+            "#", display_text=r"id=(\d+)$", width=48, help="The incident's number; opens it in a new tab"
         ),
-        "Open": st.column_config.LinkColumn(
-            "Open", display_text="Open ↗", width=70, help="Open the incident in a new tab"
+        "Title": st.column_config.TextColumn("Title", width=238),
+        "Service": st.column_config.TextColumn("Service", width=108),
+        "Severity": _chips("Severity", SEVERITY, 76),
+        "Status": _chips("Status", INCIDENT_STATUS, 106),
+        "Age": st.column_config.TextColumn(
+            "Age", width=84, help="How long it has been going on; once resolved, how long it lasted"
+        ),
+        "Flags": st.column_config.TextColumn("Flags", width=80),
+        "Started": st.column_config.DatetimeColumn("Started", format="D MMM HH:mm", width=92),
+        "Affected": st.column_config.TextColumn(
+            "Also affected", width=106, help="Other services that joined the incident"
         ),
     }
 
@@ -354,12 +367,13 @@ def _incident_list(company: str, filters: Filters, tz: tzinfo, refresh_s: float)
         frame,
         hide_index=True,
         width="stretch",
+        height=TABLE_HEADER_PX + ROW_PX * min(len(frame), VISIBLE_ROWS) + 2,
         key=table_key(company),
         on_select="rerun",
         selection_mode="single-row",
         column_config=_column_config(),
     )
-    ids = [int(i) for i in frame["#"]]
+    ids = [i.id for i in rows]
     st.session_state[_shown_key(company)] = ids
     picked = event.selection.rows if event is not None else []
     if picked:
@@ -368,9 +382,11 @@ def _incident_list(company: str, filters: Filters, tz: tzinfo, refresh_s: float)
         if picked[0] < len(clicked):
             st.switch_page(INCIDENT_PAGE, query_params={"company": company, "id": str(clicked[picked[0]])})
     more = f" · the newest {LIST_LIMIT} shown" if len(rows) >= LIST_LIMIT else ""
+    total = incidents.incident_counts(cur, company=company).total
+    found = f"{len(rows)} of {total} incidents match" if filters.narrowed else f"{len(rows)} incidents"
     st.caption(
-        f"{len(rows)} incident{'' if len(rows) == 1 else 's'}{more}, active first · click a row to open it, "
-        f"or *Open ↗* for a new tab · times on your clock: {timefmt.zone_label(tz, now)} · "
+        f"{found}{more}, active first · tick a row to open "
+        f"it, or click its number for a new tab · times on your clock: {timefmt.zone_label(tz, now)} · "
         f"refreshes every {timefmt.duration(refresh_s)}"
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 import pandas as pd
 import streamlit as st
@@ -59,8 +59,8 @@ OUTCOME_COLOURS = {
     "pending": "gray",
     "skipped": "gray",
 }
-LONG_TIMELINE = 14  # entries; longer timelines scroll inside their own box
-TIMELINE_HEIGHT = 620
+LONG_TIMELINE = 40  # entries; a longer timeline folds its middle away
+FOLD_HEAD, FOLD_TAIL = 5, 25
 
 
 def kind_look(kind: str) -> KindLook:
@@ -68,37 +68,62 @@ def kind_look(kind: str) -> KindLook:
     return KINDS.get(kind) or KindLook(md(kind.replace("_", " ").capitalize()), ":material/circle:", "gray")
 
 
+def _message(entry: TimelineEntry, look: KindLook) -> str:
+    """The message on one line, without a leading "Detected:" that only repeats the kind."""
+    text = " ".join((entry.message or "").split())
+    prefix = f"{look.label}:"
+    if text.lower().startswith(prefix.lower()) and len(text) > len(prefix):
+        text = text[len(prefix) :].lstrip()
+    return md(text) if text else ":gray[(no message)]"
+
+
 def entry_markdown(entry: TimelineEntry, tz: tzinfo) -> str:
-    """One entry as two lines of markdown: time, kind and message; then who, the outcome and UTC."""
+    """One entry as two lines of markdown: time, kind and message; then who, the outcome, and the
+    UTC time when the viewer's clock is not on UTC."""
     look = kind_look(entry.kind)
-    local = timefmt.to_zone(entry.ts, tz).strftime("%H:%M")
-    head = f"**{local}** &nbsp; :{look.colour}[{look.icon} **{look.label}**]"
-    message = md(" ".join((entry.message or "").split())) or ":gray[(no message)]"
-    meta = [f"by {md(entry.actor)}" if entry.actor else "", timefmt.utc_text(entry.ts)]
+    local = timefmt.to_zone(entry.ts, tz)
+    head = f"**{local.strftime('%H:%M')}** &nbsp; :{look.colour}[{look.icon} **{look.label}**]"
+    meta = [f"by {md(entry.actor)}" if entry.actor else ""]
+    if local.utcoffset():
+        meta.append(timefmt.to_zone(entry.ts, UTC).strftime("%H:%M UTC"))
     outcome = ""
     if entry.outcome:
         colour = OUTCOME_COLOURS.get(entry.outcome, "gray")
         outcome = f" :{colour}-badge[{md(entry.outcome.replace('_', ' '))}]"
-    return f"{head} &nbsp; {message}{outcome}  \n:small[:gray[{' · '.join(m for m in meta if m)}]]"
+    line = " · ".join(m for m in meta if m)
+    return f"{head} &nbsp; {_message(entry, look)}{outcome}" + (f"  \n:small[:gray[{line}]]" if line else "")
 
 
 def _day(ts: datetime, tz: tzinfo) -> str:
     return timefmt.to_zone(ts, tz).strftime("%a %d %b %Y")
 
 
-def render_timeline(timeline: tuple[TimelineEntry, ...], *, tz: tzinfo) -> None:
-    """The entries oldest first, under a small date line whenever the viewer's day changes."""
+def render_timeline(timeline: tuple[TimelineEntry, ...], *, tz: tzinfo, now: datetime, key: str) -> None:
+    """The entries oldest first, under a small date line whenever the viewer's day changes.
+
+    A very long story (a service flapping for hours) shows its start and its latest entries; the
+    middle is one toggle away, so the page stays readable and nothing is hidden for good.
+    """
     if not timeline:
         st.caption("Nothing recorded yet.")
         return
-    long = len(timeline) > LONG_TIMELINE
-    box = st.container(height=TIMELINE_HEIGHT if long else "content", border=False)
-    day = None
-    for entry in timeline:
+    st.caption(f"Oldest first · {len(timeline)} entries · times in {timefmt.zone_label(tz, now)}")
+    head, tail = list(timeline), []
+    folded = len(timeline) - FOLD_HEAD - FOLD_TAIL
+    if len(timeline) > LONG_TIMELINE and not st.session_state.get(key):
+        head, tail = list(timeline[:FOLD_HEAD]), list(timeline[-FOLD_TAIL:])
+    _entries(head, tz)
+    if len(timeline) > LONG_TIMELINE:
+        st.toggle(f"Show the {folded} entries in between", key=key)
+    _entries(tail, tz, day=_day(head[-1].ts, tz))
+
+
+def _entries(entries: list[TimelineEntry], tz: tzinfo, day: str | None = None) -> None:
+    for entry in entries:
         if _day(entry.ts, tz) != day:
             day = _day(entry.ts, tz)
-            box.markdown(f":small[:gray[**{day}**]]")
-        box.markdown(entry_markdown(entry, tz))
+            st.markdown(f":small[:gray[**{day}**]]")
+        st.markdown(entry_markdown(entry, tz))
 
 
 def timeline_frame(timeline: tuple[TimelineEntry, ...], tz: tzinfo) -> pd.DataFrame:
