@@ -1,8 +1,20 @@
-"""Rules (/rules?company=C)."""
+"""Rules (/rules?company=C): the threshold rules that open incidents, by metric family (read-only)."""
 
 import streamlit as st
 
+from calmops import clock
+from calmops.detect.rules import list_rules
 from calmops.ui import frame
+from calmops.ui import rules as view
 
 company = frame.require_company()
-st.markdown(f"## Rules · {frame.company_name(company)}")
+cur = frame.store()
+
+st.markdown(f"## :material/rule: Rules · {frame.company_name(company)}")
+rules = list_rules(cur, company=company)
+opened = view.incidents_by_family(cur, company=company, now=clock.now())
+if not rules:
+    st.info("**This company has no threshold rules.** Nothing opens incidents from health data.")
+    st.stop()
+view.summary(rules, opened)
+view.rule_cards(rules, opened)

@@ -1,8 +1,15 @@
-"""Services (/services?company=C)."""
+"""Services (/services?company=C): what the company runs, what depends on what, and how each is now."""
 
 import streamlit as st
 
+from calmops.companies import list_services
 from calmops.ui import frame
+from calmops.ui import services as view
 
 company = frame.require_company()
-st.markdown(f"## Services · {frame.company_name(company)}")
+cur = frame.store()
+
+st.markdown(f"## :material/hub: Services · {frame.company_name(company)}")
+view.overview(company, refresh_s=frame.refresh_s())
+view.register_service_form(company, [s.service for s in list_services(cur, company=company)])
+view.register_company_form()

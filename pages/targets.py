@@ -1,8 +1,21 @@
-"""Targets (/targets?company=C)."""
+"""Targets (/targets?company=C): what the collector probes, how each probe went, and a probe on demand."""
 
 import streamlit as st
 
+from calmops.companies import list_services
+from calmops.targets import target_states
 from calmops.ui import frame
+from calmops.ui import targets as view
 
 company = frame.require_company()
-st.markdown(f"## Targets · {frame.company_name(company)}")
+cur = frame.store()
+tz = frame.viewer_tz()
+
+st.markdown(f"## :material/radar: Targets · {frame.company_name(company)}")
+view.flash()
+view.target_table(company, tz=tz, refresh_s=frame.refresh_s())
+states = target_states(cur, company=company)
+view.test_panel(company, states)
+view.probe_history(company, states, tz=tz)
+view.add_form(company, [s.service for s in list_services(cur, company=company)])
+view.remove_form(company, states)

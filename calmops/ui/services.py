@@ -1,0 +1,463 @@
+"""The Services page's pieces: the catalogue, the dependency graph coloured by health, and the
+forms that register a service or a company.
+
+The graph is drawn by hand in Plotly (no graph library): services sit in layers by dependency
+depth — stores, caches and outside systems at the bottom, what depends on them above, front ends
+on top — so every arrow points down, from a service to what it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from calmops import clock, runtime, timefmt
+from calmops.companies import (
+    AlreadyExistsError,
+    InvalidError,
+    Service,
+    add_company,
+    list_services,
+    register_service,
+)
+from calmops.config import settings
+from calmops.health.models import CompanyHealth, ServiceHealth
+from calmops.health.service import company_health
+from calmops.store import cursor
+from calmops.ui import frame
+from calmops.ui.style import HEALTH, md
+from calmops.vocabulary import HealthStatus, ServiceKind
+
+OPERATOR_KEY = "operator"  # the session's operator name (the Incidents form asks for it)
+BASE_KINDS = (ServiceKind.DATABASE, ServiceKind.CACHE, ServiceKind.QUEUE, ServiceKind.EXTERNAL)
+KIND_ORDER = {k: i for i, k in enumerate((*BASE_KINDS, ServiceKind.OTHER, ServiceKind.WORKER))}
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}
+NODE_SIZE = 26
+RING = "#1f3b5c"  # customer-facing services wear a dark ring
+EDGE = "#9aa5b1"
+LAYER_PX = 130
+SWEEPS = 4
+
+SERVICE_FIELDS = {
+    "service": "Name",
+    "kind": "Kind",
+    "depends_on": "Depends on",
+    "customer_facing": "Customer-facing",
+    "description": "Description",
+    "company": "Company",
+}
+COMPANY_FIELDS = {"company": "Slug", "name": "Name"}
+
+
+def operator() -> str:
+    """Who the audit log names: the name the operator gave this session, else ``ui``."""
+    return (st.session_state.get(OPERATOR_KEY) or "").strip() or "ui"
+
+
+def _key(name: str) -> str:
+    return f"svc_{name}"
+
+
+# --- the graph, as plain data first (testable without a browser)
+
+
+@dataclass(frozen=True)
+class Node:
+    service: str
+    kind: str
+    customer_facing: bool
+    status: HealthStatus
+    layer: int
+    x: float
+    reasons: tuple[str, ...] = ()
+
+
+def layers(services: list[Service]) -> dict[str, int]:
+    """Each service's layer, 0 at the bottom: stores and outside systems that need nothing sit at 0,
+    anything else at least at 1, and every service one above its highest upstream (no loops exist:
+    registration refuses them)."""
+    by_name = {s.service: s for s in services}
+    memo: dict[str, int] = {}
+
+    def level(name: str, trail: frozenset[str]) -> int:
+        if name in memo:
+            return memo[name]
+        service = by_name[name]
+        floor = 0 if service.kind in BASE_KINDS else 1
+        ups = [u for u in service.depends_on if u in by_name and u not in trail]
+        memo[name] = max([floor, *(level(u, trail | {name}) + 1 for u in ups)])
+        return memo[name]
+
+    return {name: level(name, frozenset()) for name in by_name}
+
+
+def _order(services: list[Service], layer_of: dict[str, int]) -> dict[str, float]:
+    """x positions: each layer evenly spread and centred, its order chosen by barycentre sweeps
+    (a service near what it depends on and near what depends on it) so arrows cross less."""
+    ups = {s.service: [u for u in s.depends_on if u in layer_of] for s in services}
+    downs: dict[str, list[str]] = {s.service: [] for s in services}
+    for name, upstreams in ups.items():
+        for upstream in upstreams:
+            downs[upstream].append(name)
+    kinds = {s.service: s.kind for s in services}
+    rows: dict[int, list[str]] = {}
+    for name in sorted(layer_of, key=lambda n: (KIND_ORDER.get(kinds[n], len(KIND_ORDER)), n)):
+        rows.setdefault(layer_of[name], []).append(name)
+
+    def spread(row: list[str]) -> dict[str, float]:
+        return {name: i - (len(row) - 1) / 2 for i, name in enumerate(row)}
+
+    x: dict[str, float] = {}
+    for row in rows.values():
+        x.update(spread(row))
+
+    def resort(layer: int, neighbours: dict[str, list[str]]) -> None:
+        row = rows[layer]
+
+        def centre(name: str) -> float:
+            near = neighbours[name]
+            return sum(x[n] for n in near) / len(near) if near else x[name]
+
+        rows[layer] = sorted(row, key=lambda n: (centre(n), x[n]))
+        x.update(spread(rows[layer]))
+
+    top = max(rows, default=0)
+    for _ in range(SWEEPS):
+        for layer in range(1, top + 1):
+            if layer in rows:
+                resort(layer, ups)
+        for layer in range(top - 1, -1, -1):
+            if layer in rows:
+                resort(layer, downs)
+    return x
+
+
+def graph_nodes(services: list[Service], health: CompanyHealth | None) -> list[Node]:
+    """The services placed in layers and ordered within them, with their health now."""
+    states: dict[str, ServiceHealth] = {s.service: s for s in health.services} if health else {}
+    layer_of = layers(services)
+    x = _order(services, layer_of)
+    nodes = []
+    for s in services:
+        state = states.get(s.service)
+        status = state.status if state else HealthStatus.UNKNOWN
+        reasons = state.reasons if state else ("no health data yet",)
+        nodes.append(
+            Node(
+                s.service, s.kind.value, s.customer_facing, status, layer_of[s.service], x[s.service], reasons
+            )
+        )
+    return nodes
+
+
+def _hover(node: Node) -> str:
+    facing = " · customer-facing" if node.customer_facing else ""
+    why = "".join(f"<br>{r}" for r in node.reasons[:3] if node.status != HealthStatus.OK)
+    return f"<b>{node.service}</b><br>{node.kind}{facing}<br>Status: {HEALTH[node.status].label}{why}"
+
+
+def graph_figure(services: list[Service], health: CompanyHealth | None) -> go.Figure:
+    """Nodes coloured by health, customer-facing ones ringed; an arrow from each service to each
+    service it depends on."""
+    nodes = graph_nodes(services, health)
+    at = {n.service: n for n in nodes}
+    fig = go.Figure()
+    for status in HealthStatus:
+        chosen = [n for n in nodes if n.status == status]
+        if not chosen:
+            continue
+        look = HEALTH[status]
+        fig.add_trace(
+            go.Scatter(
+                x=[n.x for n in chosen],
+                y=[n.layer for n in chosen],
+                mode="markers+text",
+                name=look.label,
+                text=[n.service for n in chosen],
+                textposition="bottom center",
+                textfont={"size": 13},
+                hovertext=[_hover(n) for n in chosen],
+                hoverinfo="text",
+                marker={
+                    "size": NODE_SIZE,
+                    "color": look.hex,
+                    "line": {
+                        "color": [RING if n.customer_facing else "white" for n in chosen],
+                        "width": [4 if n.customer_facing else 2 for n in chosen],
+                    },
+                },
+            )
+        )
+    for s in services:
+        for upstream in s.depends_on:
+            if upstream not in at:
+                continue
+            start, end = at[s.service], at[upstream]
+            fig.add_annotation(
+                x=end.x, y=end.layer, ax=start.x, ay=start.layer,
+                xref="x", yref="y", axref="x", ayref="y",
+                showarrow=True, arrowhead=2, arrowsize=1.1, arrowwidth=1.3, arrowcolor=EDGE,
+                standoff=NODE_SIZE / 2 + 3, startstandoff=NODE_SIZE / 2 + 18, text="",
+            )  # fmt: skip
+    widest = max((abs(n.x) for n in nodes), default=0)
+    top = max((n.layer for n in nodes), default=0)
+    hidden = {"visible": False, "fixedrange": True, "zeroline": False, "showgrid": False}
+    fig.update_layout(
+        height=LAYER_PX * (top + 1) + 90,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        showlegend=True,
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "title": {"text": "Health now "}},
+        xaxis={**hidden, "range": [-widest - 0.7, widest + 0.7]},
+        yaxis={**hidden, "range": [-0.55, top + 0.3]},
+        hoverlabel={"align": "left"},
+        dragmode=False,
+    )
+    return fig
+
+
+# --- the page's panels
+
+
+def read_health(company: str) -> CompanyHealth:
+    return company_health(
+        cursor(),
+        company=company,
+        interval_s=settings().collect_interval_s,
+        now=clock.now(),
+        collector=runtime.collector_state(),
+    )
+
+
+def dependants(services: list[Service]) -> dict[str, list[str]]:
+    """Who depends on each service: what suffers when it does."""
+    out: dict[str, list[str]] = {s.service: [] for s in services}
+    for s in services:
+        for upstream in s.depends_on:
+            out.setdefault(upstream, []).append(s.service)
+    return {name: sorted(names) for name, names in out.items()}
+
+
+def catalogue_frame(services: list[Service], health: CompanyHealth | None, now: datetime) -> pd.DataFrame:
+    """One row per service: its health, what it is, what it needs and what needs it."""
+    states = {s.service: s for s in health.services} if health else {}
+    needed_by = dependants(services)
+    rows = []
+    for s in services:
+        state = states.get(s.service)
+        status = state.status if state else HealthStatus.UNKNOWN
+        rows.append(
+            {
+                "Service": s.service,
+                "Health": [HEALTH[status].label],
+                "Kind": s.kind.value,
+                "Customer-facing": s.customer_facing,
+                "Depends on": ", ".join(s.depends_on) or "—",
+                "Dependants": ", ".join(needed_by.get(s.service, ())) or "—",
+                "Last seen": timefmt.ago(state.last_seen if state else None, now),
+                "Description": s.description,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _column_config() -> dict:
+    return {
+        "Service": st.column_config.TextColumn("Service", width=150),
+        "Health": st.column_config.MultiselectColumn(
+            "Health",
+            options=[look.label for look in HEALTH.values()],
+            color=[look.badge for look in HEALTH.values()],
+            disabled=True,
+            width=96,
+        ),
+        "Kind": st.column_config.TextColumn("Kind", width=80),
+        "Customer-facing": st.column_config.CheckboxColumn(
+            "Customer-facing", width=110, help="Customers notice directly when it is in trouble"
+        ),
+        "Depends on": st.column_config.TextColumn("Depends on", help="What it needs to work"),
+        "Dependants": st.column_config.TextColumn("Dependants", help="What suffers when it is in trouble"),
+        "Last seen": st.column_config.TextColumn("Last seen", width=100),
+        "Description": st.column_config.TextColumn("Description", width="large"),
+    }
+
+
+def _overview(company: str) -> None:
+    services = list_services(cursor(), company=company)
+    if not services:
+        st.info(
+            "**No services registered yet.** Register the first one below; its health appears once "
+            "a target is probed (Targets page) or it pushes snapshots.",
+            icon=":material/hub:",
+        )
+        return
+    health = read_health(company)
+    counts = {status: sum(1 for s in health.services if s.status == status) for status in HealthStatus}
+    facing = sum(1 for s in services if s.customer_facing)
+    troubled = ", ".join(
+        f":{HEALTH[status].badge}[{counts[status]} {HEALTH[status].label.lower()}]"
+        for status in (HealthStatus.DOWN, HealthStatus.DEGRADED, HealthStatus.UNKNOWN)
+        if counts[status]
+    )
+    st.markdown(
+        f"**{len(services)} services**, {facing} customer-facing · " + (troubled or ":green[all healthy]")
+    )
+    st.plotly_chart(
+        graph_figure(services, health), config=PLOTLY_CONFIG, key="service_graph", width="stretch"
+    )
+    st.caption(
+        "Arrows point from a service to what it depends on: trouble at the bottom travels up. "
+        "A dark ring marks customer-facing services; colour is health now; hover for details."
+    )
+    st.dataframe(
+        catalogue_frame(services, health, clock.now()),
+        hide_index=True,
+        width="stretch",
+        key="service_table",
+        column_config=_column_config(),
+    )
+
+
+def overview(company: str, *, refresh_s: float) -> None:
+    """Summary, graph and catalogue, redrawn every ``refresh_s`` seconds so the colours stay current."""
+    st.fragment(run_every=refresh_s)(_overview)(company)
+
+
+# --- forms: the work happens in the submit callback, before the page runs, so the run that
+# follows already lists what was just registered and a rerun cannot lose the click.
+
+
+def _error_key(form: str) -> str:
+    return f"_svc_error_{form}"
+
+
+def _show_error(form: str, labels: dict[str, str]) -> bool:
+    error = st.session_state.pop(_error_key(form), None)
+    if error is None:
+        return False
+    field, message = error
+    label = labels.get((field or "").split("[")[0], field or "")
+    prefix = f"**{md(label)}:** " if label else ""
+    st.error(f"{prefix}{md(message)}", icon=":material/error_outline:")
+    return True
+
+
+def _flash() -> None:
+    message = st.session_state.pop("_svc_flash", None)
+    if message:
+        st.success(message, icon=":material/check_circle:")
+
+
+def register_service_form(company: str, existing: list[str]) -> None:
+    """Name, kind, upstreams, customer-facing and a description → ``register_service``."""
+    _flash()
+    errored = st.session_state.get(_error_key("service")) is not None
+    with st.expander(":material/add_circle: Register a service", expanded=errored):
+        with st.form(f"register_service_{company}", border=False):
+            left, right = st.columns(2)
+            left.text_input(
+                "Name", key=_key("name"), placeholder="dispatch-worker", help="Lower case, digits, - _ ."
+            )
+            right.selectbox(
+                "Kind",
+                [k.value for k in ServiceKind],
+                index=1,
+                key=_key("kind"),
+                help="What sort of thing it is",
+            )
+            st.multiselect(
+                "Depends on",
+                existing,
+                key=_key("depends_on"),
+                placeholder="Services it needs to work",
+                help="Its upstreams: trouble there may explain trouble here",
+            )
+            st.checkbox("Customer-facing", key=_key("customer_facing"), help="Customers notice its trouble")
+            st.text_input("Description", key=_key("description"), placeholder="What it does, in a line")
+            st.form_submit_button(
+                "Register service",
+                type="primary",
+                icon=":material/add:",
+                on_click=_submit_service,
+                args=(company,),
+            )
+        _show_error("service", SERVICE_FIELDS)
+
+
+def _submit_service(company: str) -> None:
+    state = st.session_state
+    name = (state.get(_key("name")) or "").strip()
+    done = _attempt(
+        "service",
+        lambda: register_service(
+            cursor(),
+            company=company,
+            service=name,
+            kind=state.get(_key("kind")),
+            depends_on=list(state.get(_key("depends_on")) or []),
+            customer_facing=bool(state.get(_key("customer_facing"))),
+            description=state.get(_key("description")) or "",
+            actor=operator(),
+        ),
+        success=f"Service **{md(name)}** registered.",
+        field="service",
+    )
+    if done:
+        for field, empty in (
+            ("name", ""),
+            ("depends_on", []),
+            ("customer_facing", False),
+            ("description", ""),
+        ):
+            state[_key(field)] = empty
+
+
+def _attempt(form: str, work: Callable[[], object], *, success: str, field: str) -> bool:
+    """Run one registration; a client mistake is left for the form to show, naming the field."""
+    try:
+        work()
+    except InvalidError as exc:
+        st.session_state[_error_key(form)] = (exc.field, exc.message)
+        return False
+    except AlreadyExistsError as exc:
+        st.session_state[_error_key(form)] = (field, str(exc))
+        return False
+    st.session_state["_svc_flash"] = success
+    return True
+
+
+def register_company_form() -> None:
+    """Slug and name → ``add_company``; then the frame switches to the new company."""
+    errored = st.session_state.get(_error_key("company")) is not None
+    with st.expander(":material/domain_add: Register a company", expanded=errored):
+        with st.form("register_company", border=False):
+            left, right = st.columns(2)
+            left.text_input(
+                "Slug", key=_key("company_slug"), placeholder="acme-freight", help="As in ?company="
+            )
+            right.text_input("Name", key=_key("company_name"), placeholder="Acme Freight")
+            st.form_submit_button("Register company", icon=":material/add:", on_click=_submit_company)
+        _show_error("company", COMPANY_FIELDS)
+
+
+def _submit_company() -> None:
+    state = st.session_state
+    slug = (state.get(_key("company_slug")) or "").strip()
+    done = _attempt(
+        "company",
+        lambda: add_company(
+            cursor(), company=slug, name=state.get(_key("company_name")) or "", actor=operator()
+        ),
+        success=f"Company **{md(slug)}** registered, with the default rules. Now register its services.",
+        field="company",
+    )
+    if done:
+        state[_key("company_slug")] = ""
+        state[_key("company_name")] = ""
+        # The frame's own mechanism: the session's company, confirmed by the URL on the next run.
+        state[frame.COMPANY_KEY] = slug
+        st.query_params["company"] = slug
