@@ -64,16 +64,17 @@ def rule_line(rule: Rule) -> str:
         f"clears at {NOT[rule.comparison]} {md(_number(rule.metric, clear))} "
         f"for {rule.recovery_count} {samples}"
     )
-    scope = f"on `{rule.service}`" if rule.service else "on all services"
+    scope = f"on {md(rule.service)} only" if rule.service else "on all services"
     badge = f":{look.badge}-badge[{look.icon} {look.label}]"
     if not rule.enabled:
         return f":gray-badge[disabled] :gray[{look.label} · {condition}{hint} · {recovery} · {scope}]"
-    return f"{badge} **{condition}**{hint}  \n:gray[{recovery} · {scope}]"
+    return f"{badge} **{condition}**{hint}  \n:small[:gray[{recovery} · {scope}]]"
 
 
 def family_card(family: str, rules: list[Rule], opened: int) -> None:
     info = metric_info(rules[0].metric)
-    st.markdown(f"**{md(info.label)}** &nbsp; :gray[`{md(family)}`]")
+    name = f"`{family}`" if "`" not in family else md(family)
+    st.markdown(f"**{md(info.label)}** &nbsp; :gray[{name}]")
     word = "incident" if opened == 1 else "incidents"
     colour = "orange" if opened else "gray"
     st.caption(

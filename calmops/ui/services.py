@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from calmops import clock, runtime, timefmt
+from calmops import clock, runtime
 from calmops.companies import (
     AlreadyExistsError,
     InvalidError,
@@ -30,7 +29,7 @@ from calmops.health.models import CompanyHealth, ServiceHealth
 from calmops.health.service import company_health
 from calmops.store import cursor
 from calmops.ui import frame
-from calmops.ui.style import HEALTH, md
+from calmops.ui.style import HEALTH, md, rgba
 from calmops.vocabulary import HealthStatus, ServiceKind
 
 OPERATOR_KEY = "operator"  # the session's operator name (the Incidents form asks for it)
@@ -40,8 +39,12 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": Fal
 NODE_SIZE = 26
 RING = "#1f3b5c"  # customer-facing services wear a dark ring
 EDGE = "#9aa5b1"
-LAYER_PX = 130
+LAYER_PX = 150
 SWEEPS = 4
+STAGGER_OVER = 6
+ROW_PX = 35
+VISIBLE_ROWS = 16
+STAGGER = 0.3
 
 SERVICE_FIELDS = {
     "service": "Name",
@@ -74,6 +77,7 @@ class Node:
     status: HealthStatus
     layer: int
     x: float
+    y: float
     reasons: tuple[str, ...] = ()
 
 
@@ -134,7 +138,53 @@ def _order(services: list[Service], layer_of: dict[str, int]) -> dict[str, float
         for layer in range(top - 1, -1, -1):
             if layer in rows:
                 resort(layer, downs)
+    edges = [(name, upstream) for name, upstreams in ups.items() for upstream in upstreams]
+    for _ in range(SWEEPS):
+        if not any(_improve(row, edges, x) for row in rows.values()):
+            break
+    near = {name: ups[name] + downs[name] for name in ups}
+    half = max((len(row) - 1) / 2 for row in rows.values())
+    for row in rows.values():
+        if (len(row) - 1) / 2 < half:
+            _pull(row, near, x, half)
     return x
+
+
+def _pull(row: list[str], near: dict[str, list[str]], x: dict[str, float], half: float) -> None:
+    """Move a narrower layer's services over what they connect to (a lone front end straight above
+    its API), keeping their order, a gap of one, and the widest layer's bounds."""
+    want = [sum(x[n] for n in near[name]) / len(near[name]) if near[name] else x[name] for name in row]
+    pos: list[float] = []
+    for w in want:
+        pos.append(max(w, pos[-1] + 1) if pos else max(w, -half))
+    for i in range(len(pos) - 1, -1, -1):
+        pos[i] = min(pos[i], half if i == len(pos) - 1 else pos[i + 1] - 1)
+    x.update(zip(row, pos, strict=True))
+
+
+def crossings(edges: list[tuple[str, str]], x: dict[str, float]) -> int:
+    """Pairs of arrows that cross (both ends of one left of the other's, or the reverse)."""
+    count = 0
+    for i, (a, b) in enumerate(edges):
+        for c, d in edges[i + 1 :]:
+            if len({a, b, c, d}) == 4 and (x[a] - x[c]) * (x[b] - x[d]) < 0:
+                count += 1
+    return count
+
+
+def _improve(row: list[str], edges: list[tuple[str, str]], x: dict[str, float]) -> bool:
+    """Swap neighbours in one layer while that uncrosses arrows; True if anything moved."""
+    moved = False
+    for i in range(len(row) - 1):
+        before = crossings(edges, x)
+        left, right = row[i], row[i + 1]
+        x[left], x[right] = x[right], x[left]
+        if crossings(edges, x) < before:
+            row[i], row[i + 1] = right, left
+            moved = True
+        else:
+            x[left], x[right] = x[right], x[left]
+    return moved
 
 
 def graph_nodes(services: list[Service], health: CompanyHealth | None) -> list[Node]:
@@ -142,14 +192,21 @@ def graph_nodes(services: list[Service], health: CompanyHealth | None) -> list[N
     states: dict[str, ServiceHealth] = {s.service: s for s in health.services} if health else {}
     layer_of = layers(services)
     x = _order(services, layer_of)
+    y = {name: float(layer) for name, layer in layer_of.items()}
+    for layer in set(layer_of.values()):
+        row = sorted((n for n in layer_of if layer_of[n] == layer), key=x.__getitem__)
+        if len(row) > STAGGER_OVER:  # a crowded layer zigzags, so neighbouring names never overlap
+            for name in row[1::2]:
+                y[name] += STAGGER
     nodes = []
     for s in services:
         state = states.get(s.service)
         status = state.status if state else HealthStatus.UNKNOWN
         reasons = state.reasons if state else ("no health data yet",)
+        layer = layer_of[s.service]
         nodes.append(
             Node(
-                s.service, s.kind.value, s.customer_facing, status, layer_of[s.service], x[s.service], reasons
+                s.service, s.kind.value, s.customer_facing, status, layer, x[s.service], y[s.service], reasons
             )
         )
     return nodes
@@ -159,6 +216,14 @@ def _hover(node: Node) -> str:
     facing = " · customer-facing" if node.customer_facing else ""
     why = "".join(f"<br>{r}" for r in node.reasons[:3] if node.status != HealthStatus.OK)
     return f"<b>{node.service}</b><br>{node.kind}{facing}<br>Status: {HEALTH[node.status].label}{why}"
+
+
+def _legend_entry(name: str, fill: str, ring: str) -> go.Scatter:
+    """A legend-only marker: the nodes' own traces would show the first node's ring."""
+    return go.Scatter(
+        x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
+        marker={"size": 12, "color": fill, "line": {"color": ring, "width": 3 if ring == RING else 1}},
+    )  # fmt: skip
 
 
 def graph_figure(services: list[Service], health: CompanyHealth | None) -> go.Figure:
@@ -175,9 +240,10 @@ def graph_figure(services: list[Service], health: CompanyHealth | None) -> go.Fi
         fig.add_trace(
             go.Scatter(
                 x=[n.x for n in chosen],
-                y=[n.layer for n in chosen],
+                y=[n.y for n in chosen],
                 mode="markers+text",
                 name=look.label,
+                showlegend=False,
                 text=[n.service for n in chosen],
                 textposition="bottom center",
                 textfont={"size": 13},
@@ -193,27 +259,34 @@ def graph_figure(services: list[Service], health: CompanyHealth | None) -> go.Fi
                 },
             )
         )
+        fig.add_trace(_legend_entry(look.label, look.hex, "white"))
+    if any(n.customer_facing for n in nodes):
+        fig.add_trace(_legend_entry("customer-facing", "white", RING))
     for s in services:
         for upstream in s.depends_on:
             if upstream not in at:
                 continue
             start, end = at[s.service], at[upstream]
+            troubled = end.status in (HealthStatus.DOWN, HealthStatus.DEGRADED)
+            colour = rgba(HEALTH[end.status].hex, 0.75) if troubled else EDGE
             fig.add_annotation(
-                x=end.x, y=end.layer, ax=start.x, ay=start.layer,
+                x=end.x, y=end.y, ax=start.x, ay=start.y,
                 xref="x", yref="y", axref="x", ayref="y",
-                showarrow=True, arrowhead=2, arrowsize=1.1, arrowwidth=1.3, arrowcolor=EDGE,
+                showarrow=True, arrowhead=2, arrowsize=1.1, arrowcolor=colour,
+                arrowwidth=1.6 if troubled else 1.2,
                 standoff=NODE_SIZE / 2 + 3, startstandoff=NODE_SIZE / 2 + 18, text="",
             )  # fmt: skip
     widest = max((abs(n.x) for n in nodes), default=0)
-    top = max((n.layer for n in nodes), default=0)
+    top = max((n.y for n in nodes), default=0)
+    low = min((n.y for n in nodes), default=0)
     hidden = {"visible": False, "fixedrange": True, "zeroline": False, "showgrid": False}
     fig.update_layout(
-        height=LAYER_PX * (top + 1) + 90,
+        height=round(LAYER_PX * (top - low + 1)) + 90,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         showlegend=True,
-        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "title": {"text": "Health now "}},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "title": {"text": ""}},
         xaxis={**hidden, "range": [-widest - 0.7, widest + 0.7]},
-        yaxis={**hidden, "range": [-0.55, top + 0.3]},
+        yaxis={**hidden, "range": [low - 0.55, top + 0.3]},
         hoverlabel={"align": "left"},
         dragmode=False,
     )
@@ -242,7 +315,7 @@ def dependants(services: list[Service]) -> dict[str, list[str]]:
     return {name: sorted(names) for name, names in out.items()}
 
 
-def catalogue_frame(services: list[Service], health: CompanyHealth | None, now: datetime) -> pd.DataFrame:
+def catalogue_frame(services: list[Service], health: CompanyHealth | None) -> pd.DataFrame:
     """One row per service: its health, what it is, what it needs and what needs it."""
     states = {s.service: s for s in health.services} if health else {}
     needed_by = dependants(services)
@@ -258,7 +331,6 @@ def catalogue_frame(services: list[Service], health: CompanyHealth | None, now: 
                 "Customer-facing": s.customer_facing,
                 "Depends on": ", ".join(s.depends_on) or "—",
                 "Dependants": ", ".join(needed_by.get(s.service, ())) or "—",
-                "Last seen": timefmt.ago(state.last_seen if state else None, now),
                 "Description": s.description,
             }
         )
@@ -267,22 +339,23 @@ def catalogue_frame(services: list[Service], health: CompanyHealth | None, now: 
 
 def _column_config() -> dict:
     return {
-        "Service": st.column_config.TextColumn("Service", width=150),
+        "Service": st.column_config.TextColumn("Service", width=140),
         "Health": st.column_config.MultiselectColumn(
             "Health",
             options=[look.label for look in HEALTH.values()],
             color=[look.badge for look in HEALTH.values()],
             disabled=True,
-            width=96,
+            width=90,
         ),
-        "Kind": st.column_config.TextColumn("Kind", width=80),
+        "Kind": st.column_config.TextColumn("Kind", width=75),
         "Customer-facing": st.column_config.CheckboxColumn(
-            "Customer-facing", width=110, help="Customers notice directly when it is in trouble"
+            "Customer-facing", width=105, help="Customers notice directly when it is in trouble"
         ),
-        "Depends on": st.column_config.TextColumn("Depends on", help="What it needs to work"),
-        "Dependants": st.column_config.TextColumn("Dependants", help="What suffers when it is in trouble"),
-        "Last seen": st.column_config.TextColumn("Last seen", width=100),
-        "Description": st.column_config.TextColumn("Description", width="large"),
+        "Depends on": st.column_config.TextColumn("Depends on", width=170, help="What it needs to work"),
+        "Dependants": st.column_config.TextColumn(
+            "Dependants", width=170, help="What suffers when it is in trouble"
+        ),
+        "Description": st.column_config.TextColumn("Description"),
     }
 
 
@@ -311,12 +384,13 @@ def _overview(company: str) -> None:
     )
     st.caption(
         "Arrows point from a service to what it depends on: trouble at the bottom travels up. "
-        "A dark ring marks customer-facing services; colour is health now; hover for details."
+        "An arrow into a service in trouble takes its colour. Hover a service for details."
     )
     st.dataframe(
-        catalogue_frame(services, health, clock.now()),
+        catalogue_frame(services, health),
         hide_index=True,
         width="stretch",
+        height=ROW_PX * (min(len(services), VISIBLE_ROWS) + 1) + 3,
         key="service_table",
         column_config=_column_config(),
     )

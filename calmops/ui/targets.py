@@ -90,13 +90,11 @@ def targets_frame(states: list[TargetState], *, now: datetime, tz: tzinfo) -> pd
             "Service": s.service,
             "URL": s.url,
             "Format": s.format or DETECT,
-            "Every": timefmt.duration(s.interval_s),
-            "Timeout": f"{s.timeout_s:g} s",
+            "Every": f"{timefmt.duration(s.interval_s)} / {s.timeout_s:g} s",
             "Last probe": [result_word(s)] if s.enabled else ["Paused"],
             "Reason": s.last_reason or "",
             "Latency": _ms(s.last_latency_ms),
             "When": timefmt.ago(s.last_probe_at, now),
-            "At": timefmt.local_text(s.last_probe_at, tz, seconds=True),
         }
         for s in failing_first(states)
     ]
@@ -139,13 +137,13 @@ def _target_table(company: str, tz: tzinfo) -> None:
             "Service": st.column_config.TextColumn("Service", width=130),
             "URL": st.column_config.TextColumn("URL", width="large"),
             "Format": st.column_config.TextColumn("Format", width=90, help="“detect”: read from the answer"),
-            "Every": st.column_config.TextColumn("Every", width=60, help="Probe interval"),
-            "Timeout": st.column_config.TextColumn("Timeout", width=64),
+            "Every": st.column_config.TextColumn(
+                "Every / timeout", width=110, help="How often it is probed, and how long a probe may take"
+            ),
             "Last probe": _chips("Last probe", 110),
             "Reason": st.column_config.TextColumn("Reason", help="Why the newest probe failed"),
             "Latency": st.column_config.TextColumn("Latency", width=80),
-            "When": st.column_config.TextColumn("When", width=90),
-            "At": st.column_config.TextColumn("At (your time)", width=150),
+            "When": st.column_config.TextColumn("When", width=90, help="When the newest probe ran"),
         },
     )
 
