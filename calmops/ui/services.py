@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -41,10 +42,10 @@ RING = "#1f3b5c"  # customer-facing services wear a dark ring
 EDGE = "#9aa5b1"
 LAYER_PX = 150
 SWEEPS = 4
-STAGGER_OVER = 6
+STAGGER_OVER = 6  # a layer with more services than this zigzags
+STAGGER = 0.3  # by this fraction of a layer
 ROW_PX = 35
 VISIBLE_ROWS = 16
-STAGGER = 0.3
 
 SERVICE_FIELDS = {
     "service": "Name",
@@ -214,8 +215,11 @@ def graph_nodes(services: list[Service], health: CompanyHealth | None) -> list[N
 
 def _hover(node: Node) -> str:
     facing = " · customer-facing" if node.customer_facing else ""
-    why = "".join(f"<br>{r}" for r in node.reasons[:3] if node.status != HealthStatus.OK)
-    return f"<b>{node.service}</b><br>{node.kind}{facing}<br>Status: {HEALTH[node.status].label}{why}"
+    why = "".join(f"<br>{escape(r)}" for r in node.reasons[:3] if node.status != HealthStatus.OK)
+    return (
+        f"<b>{escape(node.service)}</b><br>{escape(node.kind)}{facing}"
+        f"<br>Status: {HEALTH[node.status].label}{why}"
+    )
 
 
 def _legend_entry(name: str, fill: str, ring: str) -> go.Scatter:
@@ -297,6 +301,7 @@ def graph_figure(services: list[Service], health: CompanyHealth | None) -> go.Fi
 
 
 def read_health(company: str) -> CompanyHealth:
+    """The company's health now, judged exactly as the Health page judges it."""
     return company_health(
         cursor(),
         company=company,
@@ -377,7 +382,8 @@ def _overview(company: str) -> None:
         if counts[status]
     )
     st.markdown(
-        f"**{len(services)} services**, {facing} customer-facing · " + (troubled or ":green[all healthy]")
+        f"**{len(services)} service{'' if len(services) == 1 else 's'}**, {facing} customer-facing · "
+        + (troubled or ":green[all healthy]")
     )
     st.plotly_chart(
         graph_figure(services, health), config=PLOTLY_CONFIG, key="service_graph", width="stretch"
@@ -409,15 +415,14 @@ def _error_key(form: str) -> str:
     return f"_svc_error_{form}"
 
 
-def _show_error(form: str, labels: dict[str, str]) -> bool:
+def _show_error(form: str, labels: dict[str, str]) -> None:
     error = st.session_state.pop(_error_key(form), None)
     if error is None:
-        return False
+        return
     field, message = error
     label = labels.get((field or "").split("[")[0], field or "")
     prefix = f"**{md(label)}:** " if label else ""
     st.error(f"{prefix}{md(message)}", icon=":material/error_outline:")
-    return True
 
 
 def _flash() -> None:

@@ -7,6 +7,7 @@ the collector would have read: an operator can check a URL before trusting it wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, tzinfo
 from urllib.parse import urljoin
@@ -254,7 +255,7 @@ def samples_frame(result: ProbeResult) -> pd.DataFrame:
     )
 
 
-def outcome(result: ProbeResult, *, key: str) -> None:
+def outcome(result: ProbeResult, *, key: str, tz: tzinfo) -> None:
     """What one probe found: ok or why not, the HTTP status, the format read, the latency, what the
     service says of itself, the samples it gave and the parser's notes."""
     facts = [
@@ -273,7 +274,10 @@ def outcome(result: ProbeResult, *, key: str) -> None:
             st.markdown(
                 f":red[:material/error: **Failed:** {md(result.reason or 'no reason given')}] · {line}"
             )
-        st.caption(f"Probed {where} at {result.checked_at:%H:%M:%S} UTC")
+        st.caption(
+            f"Probed {where} at {timefmt.local_text(result.checked_at, tz, seconds=True)} your time",
+            help=timefmt.utc_text(result.checked_at),
+        )
         if result.samples:
             st.dataframe(
                 samples_frame(result),
@@ -286,7 +290,7 @@ def outcome(result: ProbeResult, *, key: str) -> None:
             st.caption(f":material/info: {md(note)}")
 
 
-def _target_label(states: dict[int, TargetState]):
+def _target_label(states: dict[int, TargetState]) -> Callable[[int], str]:
     def label(target_id: int) -> str:
         s = states[target_id]
         return f"{s.service} · {s.url}"
@@ -294,7 +298,7 @@ def _target_label(states: dict[int, TargetState]):
     return label
 
 
-def test_panel(company: str, states: list[TargetState]) -> None:
+def probe_panel(company: str, states: list[TargetState], *, tz: tzinfo) -> None:
     """Pick a target (failing ones first) and probe it once, now."""
     if not states:
         return
@@ -310,21 +314,20 @@ def test_panel(company: str, states: list[TargetState]) -> None:
                 st.session_state[_result_key(company, "target")] = probe_now(by_id[target_id].probe_target())
         result = st.session_state.get(_result_key(company, "target"))
         if result is not None and result.target.id in by_id:
-            outcome(result, key=f"probe_samples_target_{company}")
+            outcome(result, key=f"probe_samples_target_{company}", tz=tz)
 
 
 # --- writing
 
 
-def _show_error(form: str) -> bool:
+def _show_error(form: str) -> None:
     error = st.session_state.pop(_error_key(form), None)
     if error is None:
-        return False
+        return
     field, message = error
     label = FIELD_LABELS.get((field or "").split("[")[0], field or "")
     prefix = f"**{md(label)}:** " if label else ""
     st.error(f"{prefix}{md(message)}", icon=":material/error_outline:")
-    return True
 
 
 def flash() -> None:
@@ -334,7 +337,7 @@ def flash() -> None:
         st.success(message, icon=":material/check_circle:")
 
 
-def add_form(company: str, services: list[str]) -> None:
+def add_form(company: str, services: list[str], *, tz: tzinfo) -> None:
     """Service, URL, format, timeout and interval → ``add_target``; or probe the typed URL first."""
     errored = st.session_state.get(_error_key("add")) is not None
     tested = st.session_state.get(_result_key(company, "url"))
@@ -384,7 +387,7 @@ def add_form(company: str, services: list[str]) -> None:
         _show_error("add")
         tested = st.session_state.get(_result_key(company, "url"))
         if tested is not None:
-            outcome(tested, key=f"probe_samples_url_{company}")
+            outcome(tested, key=f"probe_samples_url_{company}", tz=tz)
 
 
 def _typed_format() -> str | None:
