@@ -11,6 +11,7 @@ import inspect
 import logging
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -309,9 +310,11 @@ def samples_batch(
     return SnapshotBatch(company, rows, skipped, tuple(notes))
 
 
-def push(cur: Cursor, *, batch: SnapshotBatch, actor: str = "api") -> PushResult:
+def push(cur: Cursor, *, batch: SnapshotBatch, actor: str = "api", detect: bool = True) -> PushResult:
     """Write a validated batch in one transaction: unknown services registered (kind ``other``),
-    snapshots appended idempotently. Then let detection look at what arrived."""
+    snapshots appended idempotently. Then let detection look at what arrived, unless the caller
+    hands that to ``detect_soon`` after answering (the API does: judging 1,000 fresh series
+    takes several times longer than storing them)."""
     now = clock.now()
 
     def work() -> tuple[list[str], snapshots.WriteResult]:
@@ -324,9 +327,43 @@ def push(cur: Cursor, *, batch: SnapshotBatch, actor: str = "api") -> PushResult
         return registered, written
 
     registered, written = retry_conflicts(work, on=RACES)
-    if written.accepted:
+    if written.accepted and detect:
         after_ingest(company=batch.company, services=batch.services, until=batch.newest, cur=cur)
     return PushResult(written.accepted, written.duplicates, tuple(registered), batch.skipped, batch.notes)
+
+
+_pending_lock = threading.Lock()
+_pending: dict[str, tuple[set[str], datetime] | None] = {}  # company → work that arrived meanwhile
+
+
+def detect_soon(*, company: str, services: Sequence[str], until: datetime) -> None:
+    """Run detection for ``company`` now, or fold this request into the run already going.
+
+    Many pushes for one company in a burst cost one or two evaluations, not one each: requests
+    that arrive while an evaluation runs are merged (their services, the latest ``until``) into
+    a single evaluation that starts when the running one ends.
+    """
+    with _pending_lock:
+        if company in _pending:
+            waiting = _pending[company]
+            merged = set(services) | (waiting[0] if waiting else set())
+            _pending[company] = (merged, max(until, waiting[1]) if waiting else until)
+            return
+        _pending[company] = None
+    current: tuple[set[str], datetime] | None = (set(services), until)
+    try:
+        while current is not None:
+            after_ingest(company=company, services=sorted(current[0]), until=current[1])
+            with _pending_lock:  # take what arrived meanwhile, or leave: one decision under the lock
+                current = _pending[company]
+                if current is None:
+                    del _pending[company]
+                else:
+                    _pending[company] = None
+    except BaseException:
+        with _pending_lock:
+            _pending.pop(company, None)
+        raise
 
 
 def after_ingest(

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import orjson
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -86,16 +87,19 @@ def actor_of(body: dict) -> str:
         return companies.check_actor(body.get("actor"))
 
 
-def _push_json(raw: bytes) -> ingest.PushResult:
+Pushed = tuple[ingest.SnapshotBatch, ingest.PushResult]
+
+
+def _push_json(raw: bytes) -> Pushed:
     """Parse, validate and write a JSON push in the worker thread (a 10 MB body takes a while)."""
     body = parse_json(raw)
     with domain_errors():
         batch = ingest.snapshot_batch(body)
         actor = companies.check_actor(body.get("actor"))
-        return ingest.push(cursor(), batch=batch, actor=actor)
+        return batch, ingest.push(cursor(), batch=batch, actor=actor, detect=False)
 
 
-def _push_text(raw: bytes, content_type: str, company: str | None, service: str | None) -> ingest.PushResult:
+def _push_text(raw: bytes, content_type: str, company: str | None, service: str | None) -> Pushed:
     """A Prometheus text push for one service of one company, all samples stamped now."""
     if not company:
         raise ApiError(400, "a Prometheus text push needs the company query parameter", "company")
@@ -113,28 +117,37 @@ def _push_text(raw: bytes, content_type: str, company: str | None, service: str 
         batch = ingest.samples_batch(
             company=company, service=service, samples=parsed.samples, notes=parsed.notes
         )
-        return ingest.push(cursor(), batch=batch, actor="api")
+        return batch, ingest.push(cursor(), batch=batch, actor="api", detect=False)
 
 
 @endpoint
 async def post_snapshots(request: Request) -> JSONResponse:
-    """Store pushed snapshots: JSON ``{"company", "snapshots"}`` or Prometheus text for one service."""
+    """Store pushed snapshots: JSON ``{"company", "snapshots"}`` or Prometheus text for one service.
+
+    The answer goes out as soon as the batch is stored; detection judges it right after, off the
+    event loop, folded with other pushes for the company that arrive meanwhile.
+    """
     kind = media_type(request)
     raw = await read_body(request)
     if kind in PROMETHEUS_TYPES:
         params = request.query_params
-        result = await in_store(
+        batch, result = await in_store(
             _push_text, raw, request.headers["content-type"], params.get("company"), params.get("service")
         )
     else:
         check_json_type(request)
-        result = await in_store(_push_json, raw)
+        batch, result = await in_store(_push_json, raw)
     answer = {"accepted": result.accepted, "duplicates": result.duplicates}
     if result.skipped:
         answer["skipped"] = result.skipped
     if result.notes:
         answer["notes"] = list(result.notes)
-    return JSONResponse(answer)
+    judge = None
+    if result.accepted:
+        judge = BackgroundTask(
+            in_store, ingest.detect_soon, company=batch.company, services=batch.services, until=batch.newest
+        )
+    return JSONResponse(answer, background=judge)
 
 
 def _record_event(body: dict) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -61,6 +62,20 @@ def test_a_json_push_is_stored_once_and_shows_in_health(live_server) -> None:
         "services"
     ]
     assert {(s["service"], s["kind"]) for s in services} == {("api", "other"), ("worker", "other")}
+
+
+def test_a_pushed_breach_is_judged_by_detection_after_the_answer(live_server) -> None:
+    company = new_company(live_server)
+    t0 = recent(minutes=5)
+    down = [snap(t0 + timedelta(seconds=30 * i), metric="up", value=0.0) for i in range(5)]  # 2 min down
+    assert push(live_server, company, *down).json() == {"accepted": 5, "duplicates": 0}
+    deadline = time.monotonic() + 20
+    found: list = []
+    while not found and time.monotonic() < deadline:
+        answer = requests.get(api(live_server, "incidents"), params={"company": company}, timeout=10)
+        found = answer.json()["incidents"]
+        time.sleep(0.2)
+    assert [(i["service"], i["severity"]) for i in found] == [("api", "critical")]
 
 
 def test_a_push_names_the_registered_kind_it_leaves_alone(live_server) -> None:

@@ -211,6 +211,35 @@ def test_detection_hears_of_fresh_snapshots_only_and_its_failure_is_not_the_push
     assert len(calls) == 1
 
 
+def test_detection_requests_during_a_run_fold_into_one_more_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, started, release = [], threading.Event(), threading.Event()
+
+    def hook(*, company, services, until):
+        calls.append((company, services, until))
+        if len(calls) == 1:  # the first run stays busy until released
+            started.set()
+            release.wait(5)
+
+    monkeypatch.setattr(detect, "after_ingest", hook, raising=False)
+    first = threading.Thread(
+        target=ingest.detect_soon, kwargs={"company": "acme", "services": ["api"], "until": NOW}
+    )
+    first.start()
+    assert started.wait(5)
+    for i, service in enumerate(["db", "web", "db"]):  # arrive while the first run is busy
+        ingest.detect_soon(company="acme", services=[service], until=NOW + timedelta(minutes=i))
+    ingest.detect_soon(company="other", services=["x"], until=NOW)  # another company is not held up
+    release.set()
+    first.join(5)
+    assert calls == [
+        ("acme", ("api",), NOW),
+        ("other", ("x",), NOW),
+        ("acme", ("db", "web"), NOW + timedelta(minutes=2)),
+    ]
+    ingest.detect_soon(company="acme", services=["api"], until=NOW)  # nothing pending: runs at once
+    assert len(calls) == 4
+
+
 def test_prometheus_samples_are_stamped_now_and_nan_is_skipped(cur) -> None:
     from calmops.health.parsers import Sample
 
