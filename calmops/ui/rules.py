@@ -11,7 +11,7 @@ import streamlit as st
 from calmops.detect.rules import Rule
 from calmops.store.db import Cursor
 from calmops.ui.style import SEVERITY, md
-from calmops.vocabulary import format_value, metric_info
+from calmops.vocabulary import CANONICAL_METRICS, format_value, metric_info
 
 RECENT = timedelta(days=14)
 NOT = {">": "≤", ">=": "<", "<": "≥", "<=": ">"}  # the side of the clear threshold that recovers
@@ -30,13 +30,15 @@ def incidents_by_family(
 
 
 def families(rules: list[Rule]) -> dict[str, list[Rule]]:
-    """Rules grouped by family, each family's tiers mildest first (the order they fire in)."""
+    """Rules grouped by family, in the vocabulary's order (up, errors, latency… first), each family's
+    tiers mildest first (the order they fire in)."""
+    order = {m: i for i, m in enumerate(CANONICAL_METRICS)}
     grouped: dict[str, list[Rule]] = {}
     for rule in rules:
         grouped.setdefault(rule.family, []).append(rule)
     return {
         family: sorted(group, key=lambda r: (r.severity.rank, r.threshold, r.id or 0))
-        for family, group in sorted(grouped.items())
+        for family, group in sorted(grouped.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
     }
 
 

@@ -258,11 +258,10 @@ def samples_frame(result: ProbeResult) -> pd.DataFrame:
 def outcome(result: ProbeResult, *, key: str, tz: tzinfo) -> None:
     """What one probe found: ok or why not, the HTTP status, the format read, the latency, what the
     service says of itself, the samples it gave and the parser's notes."""
-    facts = [
-        f"HTTP {result.http_status}" if result.http_status is not None else "no HTTP answer",
-        f"format {md(result.format or '—')}",
-        f"{result.latency_ms:,.0f} ms",
-    ]
+    facts = [f"HTTP {result.http_status}" if result.http_status is not None else "no HTTP answer"]
+    if result.format:
+        facts.append(f"format {md(result.format)}")
+    facts.append(f"{result.latency_ms:,.0f} ms")
     if result.status:
         facts.append(f"the service says **{md(result.status)}**")
     line = " · ".join(facts)
@@ -367,6 +366,7 @@ def add_form(company: str, services: list[str], *, tz: tzinfo) -> None:
                 max_value=TIMEOUT_RANGE_S[1],
                 value=DEFAULT_TIMEOUT_S,
                 step=1.0,
+                format="%.1f",
                 key=_key("timeout"),
             )
             interval.number_input(
@@ -375,6 +375,7 @@ def add_form(company: str, services: list[str], *, tz: tzinfo) -> None:
                 max_value=INTERVAL_RANGE_S[1],
                 value=DEFAULT_INTERVAL_S,
                 step=5.0,
+                format="%.0f",
                 key=_key("interval"),
             )
             with st.container(horizontal=True):
