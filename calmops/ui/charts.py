@@ -274,7 +274,8 @@ def _add_events(
 def _add_shade(
     shapes: list[dict], annotations: list[dict], shade: tuple[datetime, datetime], *, tz: tzinfo
 ) -> None:
-    """A faint band behind the lines from ``shade[0]`` to ``shade[1]``, labelled at its top left."""
+    """A faint band behind the lines from ``shade[0]`` to ``shade[1]``, labelled inside its top right
+    corner (a band that runs up to now ends at the chart's edge, where a label to its right would be cut)."""
     start, end = (_local_one(ts, tz) for ts in shade)
     shapes.append(
         {
@@ -293,8 +294,8 @@ def _add_shade(
     annotations.append(
         {
             "xref": "x",
-            "x": start,
-            "xanchor": "left",
+            "x": end,
+            "xanchor": "right",
             "yref": "paper",
             "y": 1,
             "yanchor": "top",

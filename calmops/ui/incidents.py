@@ -247,6 +247,7 @@ def filter_bar(company: str, services: list[str], *, tz: tzinfo) -> Filters:
         left, right, _ = st.columns([2, 2, 6])
         start_day = left.date_input("From", key=filter_key("from", company), persist_state="session")
         end_day = right.date_input("To", key=filter_key("to", company), persist_state="session")
+    stamp_url(company)  # navigation clears the query string; the session still holds the filters
     return Filters(tuple(status), tuple(severity), service or None, chosen_range, start_day, end_day)
 
 

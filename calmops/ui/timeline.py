@@ -107,7 +107,8 @@ def render_timeline(timeline: tuple[TimelineEntry, ...], *, tz: tzinfo, now: dat
     if not timeline:
         st.caption("Nothing recorded yet.")
         return
-    st.caption(f"Oldest first · {len(timeline)} entries · times in {timefmt.zone_label(tz, now)}")
+    count = f"{len(timeline)} entries" if len(timeline) != 1 else "1 entry"
+    st.caption(f"Oldest first · {count} · times in {timefmt.zone_label(tz, now)}")
     head, tail = list(timeline), []
     folded = len(timeline) - FOLD_HEAD - FOLD_TAIL
     if len(timeline) > LONG_TIMELINE and not st.session_state.get(key):

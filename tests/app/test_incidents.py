@@ -185,6 +185,7 @@ def test_selecting_a_row_opens_the_incident_and_the_filters_wait(replayed, app) 
     assert not at.exception
     assert at.dataframe, "back on the list, not bounced to the incident again"
     assert at.multiselect(key=_key("status", company)).value == ["resolved"]
+    assert at.query_params["status"] == "resolved"
     assert set(_chips(at.dataframe[0].value, "Status")) == {"Resolved"}
 
 
