@@ -93,6 +93,7 @@ RANGE_SPANS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timed
 ANY_SERVICE = ""
 DEFAULTS: dict[str, object] = {"status": [], "severity": [], "service": ANY_SERVICE, "range": "all"}
 URL_PARAMS = tuple(DEFAULTS)
+URL_STAMP_KEY = "_incidents_url_stamp"  # the filters this session last wrote into the URL
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,10 @@ def _url_value(name: str, value: object) -> str | None:
     return ",".join(value) if isinstance(value, list) else str(value)
 
 
+def _url_now() -> tuple[str | None, ...]:
+    return tuple(st.query_params.get(name) for name in URL_PARAMS)
+
+
 def stamp_url(company: str) -> None:
     """Write the company's filters into the query string (defaults leave no trace)."""
     for name in URL_PARAMS:
@@ -157,14 +162,18 @@ def stamp_url(company: str) -> None:
             st.query_params.pop(name, None)
         elif st.query_params.get(name) != text:
             st.query_params[name] = text
+    st.session_state[URL_STAMP_KEY] = _url_now()
 
 
 def _adopt_url(company: str, services: list[str]) -> None:
     """A link that carries filters (``?status=open``) sets them; what the operator chose stays otherwise.
 
-    Controls stamp the URL when they change (see ``stamp_url``), so a URL that differs from the
-    session can only come from a link or a reload.
+    Controls stamp the URL whenever they change, so filters in the URL that this session did not
+    stamp come from a link or a reload. (What it did stamp may be another company's, just left
+    behind by a switch of company: those are not adopted.)
     """
+    if _url_now() == st.session_state.get(URL_STAMP_KEY):
+        return
     for name in URL_PARAMS:
         raw = st.query_params.get(name)
         if raw is None:

@@ -171,6 +171,20 @@ def test_filters_in_a_link_are_adopted(replayed, app) -> None:
     assert set(_chips(table, "Status")) == {"Resolved"} and set(_chips(table, "Severity")) == {"High"}
 
 
+def test_each_company_keeps_its_own_filters(replayed, app) -> None:
+    mine, theirs = replayed
+    at = _open(app, mine)
+    at.multiselect(key=_key("status", mine)).set_value(["resolved"]).run()
+    at.selectbox(key="_company_widget").set_value(theirs).run()
+    assert not at.exception
+    assert at.multiselect(key=_key("status", theirs)).value == []
+    assert "status" not in at.query_params
+    assert len(at.dataframe[0].value) == len(_stored(theirs))
+    at.selectbox(key="_company_widget").set_value(mine).run()
+    assert at.multiselect(key=_key("status", mine)).value == ["resolved"]
+    assert at.query_params["status"] == "resolved"
+
+
 def test_selecting_a_row_opens_the_incident_and_the_filters_wait(replayed, app) -> None:
     company = replayed[0]
     at = _open(app, company)
