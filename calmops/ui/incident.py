@@ -169,7 +169,15 @@ def involved_charts(detail: IncidentDetail, *, tz: tzinfo, now: datetime) -> Non
     s = detail.summary
     services = [s.service, *(a for a in detail.affected if a != s.service)]
     metrics = list(incidents.involved_metrics(detail))
-    win = chart_window(detail, now)
+    try:
+        win = chart_window(detail, now)
+    except hc.WindowError:
+        st.info(
+            "No charts yet: the incident's start lies in the future by this server's clock "
+            f"({timefmt.utc_text(s.started_at)}).",
+            icon=":material/schedule:",
+        )
+        return
     cur = cursor()
     series = hc.metrics_series(cur, company=s.company, metrics=metrics, services=services, win=win)
     rules = list_rules(cur, company=s.company, enabled_only=True)

@@ -188,3 +188,16 @@ def test_a_very_long_timeline_folds_its_middle(replayed, app) -> None:
     assert toggle.label == f"Show the {total - 30} entries in between"
     toggle.set_value(True).run()
     assert len(_entries(at)) == total
+
+
+def test_a_start_in_the_future_is_explained_not_charted(replayed, app) -> None:
+    company = replayed[0]
+    ahead = clock.now() + timedelta(hours=3)
+    with unit_of_work() as cur:
+        incident_id = incidents.open_incident(
+            cur, company=company, title="Alert from a skewed clock", service="api", severity="warning",
+            started_at=ahead, detected_at=clock.now(), source="alert", message="Alert firing from grafana",
+        )  # fmt: skip
+    at = _open(app, company, incident_id)
+    assert "start lies in the future" in texts(at)
+    assert not at.get("plotly_chart")
