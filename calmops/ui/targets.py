@@ -135,16 +135,16 @@ def _target_table(company: str, tz: tzinfo) -> None:
         width="stretch",
         key=f"target_table_{company}",
         column_config={
-            "Service": st.column_config.TextColumn("Service", width=130),
-            "URL": st.column_config.TextColumn("URL", width="large"),
-            "Format": st.column_config.TextColumn("Format", width=90, help="“detect”: read from the answer"),
+            "Service": st.column_config.TextColumn("Service", width=115),
+            "URL": st.column_config.TextColumn("URL", width=250),
+            "Format": st.column_config.TextColumn("Format", width=85, help="“detect”: read from the answer"),
             "Every": st.column_config.TextColumn(
-                "Every / timeout", width=110, help="How often it is probed, and how long a probe may take"
+                "Every / timeout", width=100, help="How often it is probed, and how long a probe may take"
             ),
-            "Last probe": _chips("Last probe", 110),
-            "Reason": st.column_config.TextColumn("Reason", help="Why the newest probe failed"),
-            "Latency": st.column_config.TextColumn("Latency", width=80),
-            "When": st.column_config.TextColumn("When", width=90, help="When the newest probe ran"),
+            "Last probe": _chips("Last probe", 95),
+            "Reason": st.column_config.TextColumn("Reason", width=165, help="Why the newest probe failed"),
+            "Latency": st.column_config.TextColumn("Latency", width=70),
+            "When": st.column_config.TextColumn("When", width=85, help="When the newest probe ran"),
         },
     )
 
@@ -258,7 +258,8 @@ def samples_frame(result: ProbeResult) -> pd.DataFrame:
 def outcome(result: ProbeResult, *, key: str, tz: tzinfo) -> None:
     """What one probe found: ok or why not, the HTTP status, the format read, the latency, what the
     service says of itself, the samples it gave and the parser's notes."""
-    facts = [f"HTTP {result.http_status}" if result.http_status is not None else "no HTTP answer"]
+    http = f"HTTP {result.http_status}" if result.http_status is not None else "no HTTP answer"
+    facts = [] if result.reason == http else [http]  # a failed status is the reason already
     if result.format:
         facts.append(f"format {md(result.format)}")
     facts.append(f"{result.latency_ms:,.0f} ms")
