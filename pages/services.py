@@ -10,6 +10,7 @@ company = frame.require_company()
 cur = frame.store()
 
 st.markdown(f"## :material/hub: Services · {frame.company_name(company)}")
+view.flash()
 view.overview(company, refresh_s=frame.refresh_s())
 view.register_service_form(company, [s.service for s in list_services(cur, company=company)])
 view.register_company_form()

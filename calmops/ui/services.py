@@ -425,17 +425,18 @@ def _show_error(form: str, labels: dict[str, str]) -> None:
     st.error(f"{prefix}{md(message)}", icon=":material/error_outline:")
 
 
-def _flash() -> None:
+def flash() -> None:
+    """What the last registration did, once."""
     message = st.session_state.pop("_svc_flash", None)
     if message:
         st.success(message, icon=":material/check_circle:")
 
 
 def register_service_form(company: str, existing: list[str]) -> None:
-    """Name, kind, upstreams, customer-facing and a description → ``register_service``."""
-    _flash()
+    """Name, kind, upstreams, customer-facing and a description → ``register_service``; open by
+    itself while the company has no services yet."""
     errored = st.session_state.get(_error_key("service")) is not None
-    with st.expander(":material/add_circle: Register a service", expanded=errored):
+    with st.expander(":material/add_circle: Register a service", expanded=errored or not existing):
         with st.form(f"register_service_{company}", border=False):
             left, right = st.columns(2)
             left.text_input(
