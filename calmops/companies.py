@@ -9,8 +9,7 @@ client can get wrong, run in their own unit of work and leave an audit row.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -115,33 +114,6 @@ def check_actor(value: object, *, default: str = "api") -> str:
     if value is None:
         return default
     return check_text(value, field="actor", limit=ACTOR_MAX)
-
-
-RACES: tuple[type[Exception], ...] = (duckdb.TransactionException, duckdb.ConstraintException)
-
-
-def retry_conflicts(
-    work: Callable[[], T],
-    *,
-    attempts: int = 4,
-    on: tuple[type[Exception], ...] = (duckdb.TransactionException,),
-) -> T:
-    """Run a unit of work again when a concurrent writer won a DuckDB write-write conflict.
-
-    The collector, the demo feeder and API requests write from different threads; the loser of a
-    conflict gets ``TransactionException`` with its transaction rolled back, and a second try sees
-    the winner's rows (a pushed duplicate then counts as a duplicate, not as a server error). Work
-    whose only possible key clash is such a race (idempotent writes) passes ``on=RACES``: a row
-    committed by another thread after this transaction began clashes with ``ConstraintException``.
-    """
-    for attempt in range(attempts):
-        try:
-            return work()
-        except on:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.005 * (attempt + 1))
-    raise AssertionError("unreachable")
 
 
 def create_company(cur: Cursor, *, company: str, name: str, now: datetime | None = None) -> Company:

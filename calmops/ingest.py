@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 
 from calmops import clock
 from calmops.companies import (
-    RACES,
     InvalidError,
     check_actor,
     check_service_name,
@@ -26,11 +25,10 @@ from calmops.companies import (
     check_text,
     ensure_services,
     get_company,
-    retry_conflicts,
 )
 from calmops.incidents import audit
 from calmops.store import snapshots
-from calmops.store.db import Cursor, unit_of_work
+from calmops.store.db import RACES, Cursor, retry_conflicts, unit_of_work
 from calmops.timeio import BadTimeError, parse_iso, to_iso
 from calmops.vocabulary import EventKind
 

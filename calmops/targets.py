@@ -24,11 +24,10 @@ from calmops.companies import (
     check_service_name,
     check_slug,
     get_company,
-    retry_conflicts,
 )
 from calmops.health.probe import ProbeResult, Target
 from calmops.incidents import audit
-from calmops.store.db import Cursor, first, unit_of_work
+from calmops.store.db import Cursor, first, retry_conflicts, unit_of_work
 from calmops.timeio import to_iso
 
 FORMATS = ("json", "health+json", "spring", "prometheus")

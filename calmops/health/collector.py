@@ -19,6 +19,7 @@ from calmops.detect import after_ingest
 from calmops.health.models import CollectorState
 from calmops.health.probe import ProbeResult, Target, probe_all, to_rows
 from calmops.store import Database, snapshots, unit_of_work
+from calmops.store.db import RACES, retry_conflicts
 
 log = logging.getLogger("calmops.collector")
 COMPACT_EVERY = timedelta(hours=1)
@@ -108,9 +109,16 @@ class Collector:
             )
             accepted = 0
             if results:
-                with unit_of_work(cur):
-                    accepted = snapshots.append(cur, to_rows(results)).accepted
-                    targets.record_results(cur, results)
+                rows = to_rows(results)
+
+                def store() -> int:
+                    with unit_of_work(cur):
+                        written = snapshots.append(cur, rows).accepted
+                        targets.record_results(cur, results)
+                    return written
+
+                # The demo simulation's backfill or a push may be writing the same latest rows.
+                accepted = retry_conflicts(store, on=RACES)
                 for tenant in sorted({r.target.company for r in results}):
                     try:
                         after_ingest(company=tenant, until=now, cur=cur)

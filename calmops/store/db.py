@@ -8,15 +8,18 @@ two threads, so the process keeps a single root connection and hands each thread
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from calmops.store import migrations
 
 Cursor = duckdb.DuckDBPyConnection
+T = TypeVar("T")
 
 
 def first(cur: Cursor, sql: str, params: list | None = None) -> tuple | None:
@@ -24,6 +27,33 @@ def first(cur: Cursor, sql: str, params: list | None = None) -> tuple | None:
     half-read one blocks register/unregister on that cursor."""
     rows = cur.execute(sql, params or []).fetchall()
     return rows[0] if rows else None
+
+
+RACES: tuple[type[Exception], ...] = (duckdb.TransactionException, duckdb.ConstraintException)
+
+
+def retry_conflicts(
+    work: Callable[[], T],
+    *,
+    attempts: int = 4,
+    on: tuple[type[Exception], ...] = (duckdb.TransactionException,),
+) -> T:
+    """Run a unit of work again when a concurrent writer won a DuckDB write-write conflict.
+
+    The collector, the demo feeder and API requests write from different threads; the loser of a
+    conflict gets ``TransactionException`` with its transaction rolled back, and a second try sees
+    the winner's rows (a pushed duplicate then counts as a duplicate, not as a server error). Work
+    whose only possible key clash is such a race (idempotent writes) passes ``on=RACES``: a row
+    committed by another thread after this transaction began clashes with ``ConstraintException``.
+    """
+    for attempt in range(attempts):
+        try:
+            return work()
+        except on:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.005 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 class StoreLockedError(RuntimeError):
