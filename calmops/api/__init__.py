@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
@@ -23,16 +23,17 @@ from calmops.api.registry import (
 )
 from calmops.api.scenarios import get_scenarios, post_scenarios
 
-PAGES = ("health", "incidents", "runbook")
+PAGES = ("health", "incidents", "incident", "services", "targets", "rules", "runbook")
 
 
 async def company_page(request: Request) -> RedirectResponse | JSONResponse:
-    """`/company/<c>/ops/<page>` → `/<page>?company=<c>` (the path the runbook tells people to open)."""
+    """`/company/<c>/ops/<page>` → `/<page>?company=<c>` (the path the runbook tells people to open);
+    other query parameters (an incident's ``id``) go along."""
     page = request.path_params["page"]
     if page not in PAGES:
         return JSONResponse({"error": f"no page {page!r}; pages: {', '.join(PAGES)}"}, status_code=404)
-    company = quote(request.path_params["company"], safe="")
-    return RedirectResponse(f"/{page}?company={company}", status_code=307)
+    query = urlencode([("company", request.path_params["company"]), *request.query_params.multi_items()])
+    return RedirectResponse(f"/{page}?{query}", status_code=307)
 
 
 async def not_found(request: Request) -> JSONResponse:

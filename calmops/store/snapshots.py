@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from calmops.store.db import Cursor, first, unit_of_work
+from calmops.store.db import Cursor, first, retry_conflicts, unit_of_work
 
 SERIES_KEY = ("company", "service", "metric", "labels")
 SERIES_ORDER = "company, service, metric, labels, ts"
@@ -169,8 +169,14 @@ def compact(cur: Cursor, *, now: datetime) -> CompactionResult:
     """Move the tail's completed hours into history, clustered by series; re-sort whole days.
 
     Hourly moves append one sorted chunk each; once a day is complete its chunks are rewritten
-    as one block sorted by series, so a week's chart reads about one row group per day.
+    as one block sorted by series, so a week's chart reads about one row group per day. Every step
+    is its own transaction and safe to repeat, so a step that lost a write conflict to a live
+    append is simply tried again.
     """
+    return retry_conflicts(lambda: _compact(cur, now=now))
+
+
+def _compact(cur: Cursor, *, now: datetime) -> CompactionResult:
     boundary = _floor(now, 3600)
     with unit_of_work(cur):
         newest = cur.execute("SELECT max(ts) FROM snapshots_tail WHERE ts < ?", [boundary]).fetchall()[0][0]

@@ -72,3 +72,10 @@ def test_runbook_paths_redirect_to_pages(live_server, page: str) -> None:
     answer = requests.get(f"{live_server.url}/company/acme-x/ops/{page}", allow_redirects=False, timeout=10)
     assert answer.status_code in (302, 307)
     assert answer.headers["location"] == f"/{page}?company=acme-x"
+
+
+def test_the_incident_link_keeps_its_id(live_server) -> None:
+    answer = requests.get(
+        f"{live_server.url}/company/acme-x/ops/incident", params={"id": 42}, allow_redirects=False, timeout=10
+    )
+    assert answer.status_code == 307 and answer.headers["location"] == "/incident?company=acme-x&id=42"
