@@ -306,6 +306,8 @@ def describe(rule: Rule, value: float) -> str:
     """``Queue depth 12,400 jobs > 10,000 jobs for 2m``: what breached, in an operator's words."""
     info = metric_info(rule.metric)
     held = f" for {rule.for_s // 60} min" if rule.for_s >= 60 else ""
+    if rule.metric == "up":
+        return f"health check failing (up = {value:g}){held}"
     return (
         f"{info.label} {format_value(rule.metric, value)} {rule.comparison} "
         f"{format_value(rule.metric, rule.threshold)}{held}"
