@@ -28,17 +28,27 @@ def test_a_scenario_starts_and_stops_from_the_page(world, app) -> None:
     at.button(key="scn_start").click().run()
     assert not at.exception, at.exception
     assert any("started on billing" in s.value for s in at.success)
-    ongoing = cursor().execute(
-        "SELECT pattern FROM demo_episodes WHERE company = ? AND service = 'billing' AND ended_at IS NULL",
-        [company],
-    ).fetchall()
+    ongoing = (
+        cursor()
+        .execute(
+            "SELECT pattern FROM demo_episodes WHERE company = ? AND service = 'billing' "
+            "AND ended_at IS NULL",
+            [company],
+        )
+        .fetchall()
+    )
     assert ("service_down",) in ongoing
     at.button(key="scn_stop_billing_service_down").click().run()
     assert not at.exception, at.exception
-    still = cursor().execute(
-        "SELECT count(*) FROM demo_episodes WHERE company = ? AND service = 'billing' AND ended_at IS NULL",
-        [company],
-    ).fetchall()[0][0]
+    still = (
+        cursor()
+        .execute(
+            "SELECT count(*) FROM demo_episodes WHERE company = ? AND service = 'billing' "
+            "AND ended_at IS NULL",
+            [company],
+        )
+        .fetchall()[0][0]
+    )
     assert still == 0
 
 
