@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from calmops import clock
+from calmops.background import BackgroundLoop
 from calmops.companies import list_services
 from calmops.demo.episodes import EFFECTS, SIGNATURES, Episode, describe
 from calmops.demo.events import ROLE_BAD, ROLE_ROLLBACK, DemoEvent
@@ -27,7 +28,6 @@ from calmops.demo.records import insert_episodes, insert_events, load_episodes, 
 from calmops.demo.samples import LOOKBACK_S, series_table, service_values
 from calmops.demo.world import CompanyWorld, ServiceSpec, company_profile, define_world, metrics_for
 from calmops.detect import after_ingest
-from calmops.health.models import CollectorState
 from calmops.store import Database, unit_of_work
 from calmops.store.db import Cursor
 from calmops.store.snapshots import CompactionResult, append, bulk_load, compact
@@ -112,7 +112,7 @@ def _write_events(
     return insert_events(cur, company.slug, due, load_versions(cur, company.slug))
 
 
-class Simulation:
+class Simulation(BackgroundLoop):
     """Feeds the demo tenants fresh snapshots every ``interval_s`` seconds in a daemon thread.
 
     ``seed`` must be the seed the world was built with (the server passes the stored one), so the
@@ -121,49 +121,17 @@ class Simulation:
     """
 
     def __init__(self, db: Database, *, interval_s: float, seed: int = 7, write_rounds: bool = True) -> None:
+        super().__init__(interval_s=max(0.01, float(interval_s)), name="calmops-demo-simulation")
         self._db = db
         # False once the demo's live endpoints are targets: the collector then stores what they
         # say, and rounds here only keep deploys coming and the world moving.
         self._write_rounds = write_rounds
-        self._interval_s = max(0.01, float(interval_s))
         self._seed = seed
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._last_round_at: datetime | None = None
         self._last_compact_at: datetime | None = None
-        self._ok = True
-        self._error: str | None = None
 
-    # ------------------------------------------------------------ lifecycle
-
-    def start(self) -> None:
-        """Start the background thread: backfill and compact first, then a round every interval."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="calmops-demo-simulation", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 60.0) -> None:
-        """Ask the thread to stop and wait for the round in progress to finish."""
-        self._stop.set()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout_s)
-        self._thread = None
-
-    def state(self) -> CollectorState:
-        thread = self._thread
-        running = thread is not None and thread.is_alive() and not self._stop.is_set()
-        return CollectorState(self._last_round_at, self._ok, running, self._error)
-
-    def _run(self) -> None:
-        self._guarded(self._catch_up)
-        while not self._stop.wait(self._interval_s):
-            self._guarded(self._tick)
-
-    def _catch_up(self) -> None:
+    def _first(self) -> None:
+        """At start: fill the gap since the server last ran, compact, then a round."""
         now = clock.now()
         self.backfill(now)
         self.compact(now)
@@ -174,13 +142,6 @@ class Simulation:
         self.run_round(now)
         if self._last_compact_at is None or now - self._last_compact_at >= COMPACT_EVERY:
             self.compact(now)
-
-    def _guarded(self, work: Callable[[], None]) -> None:
-        try:
-            work()
-        except Exception as exc:  # the thread must survive a bad round; state() reports it
-            log.exception("demo simulation round failed")
-            self._ok, self._error = False, f"{type(exc).__name__}: {exc}"
 
     # ------------------------------------------------------------ writing
 
@@ -193,9 +154,9 @@ class Simulation:
             try:
                 written = self._round(at)
             except Exception as exc:
-                self._ok, self._error = False, f"{type(exc).__name__}: {exc}"
+                self._failed(exc)
                 raise
-            self._last_round_at, self._ok, self._error = at, True, None
+            self._succeeded(at)
             return written
 
     def _round(self, at: datetime) -> int:

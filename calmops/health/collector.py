@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
 from calmops import clock, targets
+from calmops.background import BackgroundLoop
 from calmops.detect import after_ingest
-from calmops.health.models import CollectorState
 from calmops.health.probe import ProbeResult, Target, probe_all, to_rows
 from calmops.store import Database, snapshots, unit_of_work
 from calmops.store.db import RACES, retry_conflicts
@@ -25,7 +25,7 @@ log = logging.getLogger("calmops.collector")
 COMPACT_EVERY = timedelta(hours=1)
 
 
-class Collector:
+class Collector(BackgroundLoop):
     """Probes targets every ``interval_s`` seconds in a daemon thread.
 
     ``base_url`` is where this server answers: targets stored as a path (``/demo/...``) are
@@ -33,43 +33,15 @@ class Collector:
     """
 
     def __init__(self, db: Database, *, interval_s: float, base_url: str, max_workers: int = 32) -> None:
+        super().__init__(interval_s=max(0.2, float(interval_s)), name="calmops-collector")
         self._db = db
-        self._interval_s = max(0.2, float(interval_s))
         self._base_url = base_url.rstrip("/") + "/"
         self._max_workers = max_workers
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._last_round_at: datetime | None = None
         self._last_compact_at: datetime | None = None
-        self._ok = True
-        self._error: str | None = None
 
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="calmops-collector", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-        self._thread = None
-
-    def state(self) -> CollectorState:
-        running = self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
-        return CollectorState(self._last_round_at, self._ok, running, self._error)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_round(due_only=True)
-            except Exception as exc:  # the loop must survive a bad round; state() reports it
-                log.exception("collector round failed")
-                self._ok, self._error = False, f"{type(exc).__name__}: {exc}"
-            self._stop.wait(self._interval_s)
+    def _tick(self) -> None:
+        self.run_round(due_only=True)
 
     def resolve(self, target: Target) -> Target:
         """A target whose URL is a path on this server, made absolute."""
@@ -127,7 +99,7 @@ class Collector:
             if self._last_compact_at is None or now - self._last_compact_at >= COMPACT_EVERY:
                 snapshots.compact(cur, now=now)
                 self._last_compact_at = now
-            self._last_round_at, self._ok, self._error = now, True, None
+            self._succeeded(now)
             failed = sum(1 for r in results if not r.ok)
             if failed:
                 log.info("collector round: %d of %d probes failed", failed, len(results))
