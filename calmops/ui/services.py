@@ -29,7 +29,7 @@ from calmops.config import settings
 from calmops.health.models import CompanyHealth, ServiceHealth
 from calmops.health.service import company_health
 from calmops.store import cursor
-from calmops.ui import frame
+from calmops.ui import forms, frame
 from calmops.ui.style import HEALTH, md, rgba
 from calmops.vocabulary import HealthStatus, ServiceKind
 
@@ -416,20 +416,12 @@ def _error_key(form: str) -> str:
 
 
 def _show_error(form: str, labels: dict[str, str]) -> None:
-    error = st.session_state.pop(_error_key(form), None)
-    if error is None:
-        return
-    field, message = error
-    label = labels.get((field or "").split("[")[0], field or "")
-    prefix = f"**{md(label)}:** " if label else ""
-    st.error(f"{prefix}{md(message)}", icon=":material/error_outline:")
+    forms.show_error(_error_key(form), labels)
 
 
 def flash() -> None:
     """What the last registration did, once."""
-    message = st.session_state.pop("_svc_flash", None)
-    if message:
-        st.success(message, icon=":material/check_circle:")
+    forms.show_flash("_svc_flash")
 
 
 def register_service_form(company: str, existing: list[str]) -> None:

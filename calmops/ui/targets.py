@@ -36,6 +36,7 @@ from calmops.targets import (
     remove_target,
     target_states,
 )
+from calmops.ui import forms
 from calmops.ui.services import operator
 from calmops.ui.style import md
 
@@ -321,20 +322,12 @@ def probe_panel(company: str, states: list[TargetState], *, tz: tzinfo) -> None:
 
 
 def _show_error(form: str) -> None:
-    error = st.session_state.pop(_error_key(form), None)
-    if error is None:
-        return
-    field, message = error
-    label = FIELD_LABELS.get((field or "").split("[")[0], field or "")
-    prefix = f"**{md(label)}:** " if label else ""
-    st.error(f"{prefix}{md(message)}", icon=":material/error_outline:")
+    forms.show_error(_error_key(form), FIELD_LABELS)
 
 
 def flash() -> None:
     """What the last add or remove did, once."""
-    message = st.session_state.pop("_tgt_flash", None)
-    if message:
-        st.success(message, icon=":material/check_circle:")
+    forms.show_flash("_tgt_flash")
 
 
 def add_form(company: str, services: list[str], *, tz: tzinfo) -> None:
