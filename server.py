@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import streamlit as st
 from streamlit import config as st_config
@@ -25,6 +28,31 @@ from calmops.store import close_db
 log = logging.getLogger("calmops")
 
 
+def _no_delay_on_listeners(port: int) -> int:
+    """Set TCP_NODELAY on this process's listening socket for ``port``; accepted connections inherit it.
+
+    Streamlit binds that socket itself, so asyncio never sets the option on accepted connections;
+    uvicorn writes a response's head and body apart, and on a kept-alive connection the body then
+    waits ~40 ms for the client's delayed ACK (Nagle). Linux only (/proc); elsewhere a no-op.
+    """
+    fds = Path("/proc/self/fd")
+    done = 0
+    for entry in fds.iterdir() if fds.exists() else ():
+        try:
+            sock = socket.socket(fileno=os.dup(int(entry.name)))
+        except (OSError, ValueError):
+            continue
+        with sock:
+            try:
+                listening = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+                if sock.type == socket.SOCK_STREAM and listening and sock.getsockname()[1] == port:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    done += 1
+            except (OSError, IndexError, TypeError):
+                continue
+    return done
+
+
 def _log_progress(fraction: float, message: str) -> None:
     log.warning("building the demo world: %3.0f%% %s", fraction * 100, message)
 
@@ -36,6 +64,7 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     db = await asyncio.to_thread(prepare_store, progress=_log_progress)
     config = settings()
     port = st_config.get_option("server.port") or config.port  # where this very server listens
+    _no_delay_on_listeners(int(port))
     collector = Collector(db, interval_s=config.collect_interval_s, base_url=f"http://127.0.0.1:{port}")
     feeders: list = [collector]
     params = demo_params(db.cursor())
