@@ -90,8 +90,9 @@ def _update_latest(cur: Cursor, source: str) -> None:
 def append(cur: Cursor, rows: pa.Table) -> WriteResult:
     """Append snapshots idempotently: a (series, ts) already stored keeps its first value.
 
-    Runs in the caller's transaction. Fresh rows only need checking against the small tail;
-    back-dated ones (older than the clustered history's end) are checked against history too.
+    Runs in the caller's transaction. The tail's primary key does the duplicate check (within the
+    batch too) as the rows go in; only back-dated rows (older than the clustered history's end)
+    are first checked against history, which the tail's key cannot see.
     """
     incoming = rows.select(list(SCHEMA.names)).cast(SCHEMA)
     total = incoming.num_rows
@@ -103,30 +104,24 @@ def append(cur: Cursor, rows: pa.Table) -> WriteResult:
         backdated = history_end is not None and bool(
             cur.execute("SELECT count(*) FROM _incoming WHERE ts <= ?", [history_end]).fetchall()[0][0]
         )
-        history_check = (
-            """AND NOT EXISTS (SELECT 1 FROM snapshots h WHERE h.company = n.company
-                   AND h.service = n.service AND h.metric = n.metric AND h.labels = n.labels
-                   AND h.ts = n.ts)"""
-            if backdated
-            else ""
+        source = "_incoming"
+        if backdated:
+            source = """(SELECT n.* FROM _incoming n WHERE NOT EXISTS (SELECT 1 FROM snapshots h
+                WHERE h.company = n.company AND h.service = n.service AND h.metric = n.metric
+                  AND h.labels = n.labels AND h.ts = n.ts))"""
+        fresh = pa.table(
+            cur.execute(
+                f"INSERT INTO snapshots_tail SELECT {COLUMNS} FROM {source} "
+                f"ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+            ).fetchnumpy()
         )
-        cur.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _fresh AS
-            SELECT n.* FROM (
-                SELECT {COLUMNS} FROM _incoming
-                QUALIFY row_number() OVER (PARTITION BY {SERIES_ORDER}) = 1
-            ) n
-            WHERE NOT EXISTS (SELECT 1 FROM snapshots_tail t WHERE t.company = n.company
-                   AND t.service = n.service AND t.metric = n.metric AND t.labels = n.labels
-                   AND t.ts = n.ts)
-            {history_check}
-            """
-        )
-        accepted = cur.execute("SELECT count(*) FROM _fresh").fetchall()[0][0]
-        cur.execute(f"INSERT INTO snapshots_tail SELECT {COLUMNS} FROM _fresh ORDER BY ts")
-        _update_latest(cur, "_fresh")
-        cur.execute("DROP TABLE _fresh")
+        accepted = fresh.num_rows
+        if accepted:
+            cur.register("_fresh", fresh)
+            try:
+                _update_latest(cur, "_fresh")
+            finally:
+                cur.unregister("_fresh")
     finally:
         cur.unregister("_incoming")
     return WriteResult(accepted, total - accepted)
