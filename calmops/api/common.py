@@ -66,3 +66,35 @@ def endpoint(handler: Callable):
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
     return wrapped
+
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+def page(request: Request) -> tuple[int, str | None]:
+    """``limit`` (default 100, at most 1000) and ``cursor`` from the query string."""
+    raw = request.query_params.get("limit")
+    limit = DEFAULT_LIMIT
+    if raw is not None:
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+            raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}", "limit")
+        limit = int(raw)
+    return limit, request.query_params.get("cursor") or None
+
+
+def id_cursor(after: str | None) -> int | None:
+    """A cursor that is the previous page's last id (400 when it is anything else)."""
+    if after is None:
+        return None
+    if not after.isdigit():
+        raise ApiError(400, "cursor must be the value of 'next' from the previous page", "cursor")
+    return int(after)
+
+
+def one_page(items: list[T], limit: int, next_of: Callable[[T], object]) -> tuple[list[T], str | None]:
+    """Lists fetch one item more than asked: the first ``limit`` of them and the next page's cursor."""
+    if len(items) <= limit:
+        return items, None
+    items = items[:limit]
+    return items, str(next_of(items[-1]))

@@ -6,9 +6,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from calmops import clock, incidents
-from calmops.api.common import ApiError, check_company, endpoint, in_store, require_company
+from calmops.api.common import (
+    ApiError,
+    check_company,
+    endpoint,
+    id_cursor,
+    in_store,
+    one_page,
+    page,
+    require_company,
+)
 from calmops.api.ingest import actor_of, json_object
-from calmops.api.registry import page
 from calmops.store import cursor, unit_of_work
 from calmops.timeio import BadTimeError, parse_iso, to_iso
 from calmops.vocabulary import IncidentStatus, Severity
@@ -76,8 +84,6 @@ def _time(request: Request, name: str):
 def _list(request: Request) -> dict:
     company = require_company(request)
     limit, after = page(request)
-    if after is not None and not after.isdigit():
-        raise ApiError(400, "cursor must be the value of 'next' from the previous page", "cursor")
     found = incidents.list_incidents(
         cursor(),
         company=company,
@@ -87,11 +93,10 @@ def _list(request: Request) -> dict:
         since=_time(request, "since"),
         until=_time(request, "until"),
         limit=limit + 1,
-        before_id=int(after) if after else None,
+        before_id=id_cursor(after),
     )
-    more = len(found) > limit
-    found = found[:limit]
-    return {"incidents": [summary_json(s) for s in found], "next": str(found[-1].id) if more else None}
+    found, nxt = one_page(found, limit, lambda s: s.id)
+    return {"incidents": [summary_json(s) for s in found], "next": nxt}
 
 
 @endpoint

@@ -10,24 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from calmops import companies, targets
-from calmops.api.common import ApiError, endpoint, in_store, require_company
+from calmops.api.common import ApiError, endpoint, id_cursor, in_store, one_page, page, require_company
 from calmops.api.ingest import actor_of, as_object, domain_errors, json_object, read_body
 from calmops.store import cursor
-
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
-
-
-def page(request: Request) -> tuple[int, str | None]:
-    """``limit`` (default 100, at most 1000) and ``cursor`` from the query string."""
-    raw = request.query_params.get("limit")
-    limit = DEFAULT_LIMIT
-    if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-            raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}", "limit")
-        limit = int(raw)
-    return limit, request.query_params.get("cursor") or None
-
 
 # --- companies
 
@@ -51,13 +36,10 @@ async def post_company(request: Request) -> JSONResponse:
 
 def _list_services(company: str, limit: int, after: str | None) -> dict:
     every = companies.list_services(cursor(), company=company)
-    chosen = [s for s in every if after is None or s.service > after]
-    more = len(chosen) > limit
-    chosen = chosen[:limit]
-    return {
-        "services": [companies.service_json(s) for s in chosen],
-        "next": chosen[-1].service if more else None,
-    }
+    chosen, nxt = one_page(
+        [s for s in every if after is None or s.service > after], limit, lambda s: s.service
+    )
+    return {"services": [companies.service_json(s) for s in chosen], "next": nxt}
 
 
 @endpoint
@@ -87,14 +69,9 @@ async def post_service(request: Request) -> JSONResponse:
 
 
 def _list_targets(company: str, limit: int, after: str | None) -> dict:
-    if after is not None and not after.isdigit():
-        raise ApiError(400, "cursor must be the 'next' value of the previous page", "cursor")
-    found = targets.target_states(
-        cursor(), company=company, after_id=int(after) if after else None, limit=limit + 1
-    )
-    more = len(found) > limit
-    found = found[:limit]
-    return {"targets": [t.to_json() for t in found], "next": str(found[-1].id) if more else None}
+    found = targets.target_states(cursor(), company=company, after_id=id_cursor(after), limit=limit + 1)
+    found, nxt = one_page(found, limit, lambda t: t.id)
+    return {"targets": [t.to_json() for t in found], "next": nxt}
 
 
 @endpoint

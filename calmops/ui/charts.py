@@ -7,6 +7,7 @@ and made naive); the hover carries the UTC time too. Each trace is SQL buckets, 
 from __future__ import annotations
 
 import html
+from contextlib import nullcontext
 from datetime import datetime, tzinfo
 
 import numpy as np
@@ -15,7 +16,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from calmops import timefmt
+from calmops.detect.rules import list_rules
+from calmops.health import charts as hc
 from calmops.health.charts import ChangeEvent, ChartWindow, Threshold
+from calmops.store import cursor
 from calmops.ui.style import SERIES_COLOURS, SEVERITY, rgba
 from calmops.vocabulary import format_value, metric_info
 
@@ -333,3 +337,36 @@ def render_metric_chart(
         width="stretch",
         theme="streamlit",
     )
+
+
+def render_metric_charts(
+    *,
+    company: str,
+    metrics: list[str],
+    services: list[str],
+    win: ChartWindow,
+    tz: tzinfo,
+    shade: tuple[datetime, datetime] | None = None,
+    columns: int = 1,
+) -> list[ChangeEvent]:
+    """One chart per metric for ``services``: the buckets of every metric in one query, the rules'
+    thresholds and the deploys in the window; two to a row when ``columns`` is 2. Returns the
+    change events drawn, for the page's caption."""
+    cur = cursor()
+    series = hc.metrics_series(cur, company=company, metrics=metrics, services=services, win=win)
+    rules = list_rules(cur, company=company, enabled_only=True)
+    events = hc.change_events(cur, company=company, start=win.start, end=win.end, services=services)
+    grid = st.grid(columns, min_column_width=460, gap="small") if columns > 1 else None
+    for metric in metrics:
+        with grid.cell() if grid is not None else nullcontext():
+            render_metric_chart(
+                metric,
+                series.get(metric, hc.empty_series()),
+                services=services,
+                win=win,
+                tz=tz,
+                lines=hc.thresholds(rules, metric=metric, services=services),
+                events=events,
+                shade=shade,
+            )
+    return events

@@ -15,7 +15,6 @@ import streamlit as st
 from calmops import clock, runtime, timefmt
 from calmops.companies import list_services
 from calmops.config import settings
-from calmops.detect.rules import list_rules
 from calmops.health import charts as hc
 from calmops.health.models import CompanyHealth
 from calmops.health.service import company_health
@@ -142,22 +141,9 @@ def _chart_panel(company: str, tz: tzinfo, live: bool, refresh_s: float) -> None
         f"{win.label.capitalize()} in {timefmt.duration(win.bucket_s)} buckets: line = average, "
         f"shaded = min–max · times in {timefmt.zone_label(tz, now)}, UTC on hover{refresh}"
     )
-    cur = cursor()
-    rules = list_rules(cur, company=company, enabled_only=True)
-    events = hc.change_events(cur, company=company, start=win.start, end=win.end, services=chosen)
-    grid = st.grid(2, min_column_width=460, gap="small")
-    series = hc.metrics_series(cur, company=company, metrics=metrics, services=chosen, win=win)
-    for metric in metrics:
-        with grid.cell():
-            charts.render_metric_chart(
-                metric,
-                series.get(metric, hc.empty_series()),
-                services=chosen,
-                win=win,
-                tz=tz,
-                lines=hc.thresholds(rules, metric=metric, services=chosen),
-                events=events,
-            )
+    events = charts.render_metric_charts(
+        company=company, metrics=metrics, services=chosen, win=win, tz=tz, columns=2
+    )
     if events:
         st.caption(
             f":material/rocket_launch: {len(events)} deploy or config change(s) in this window, "

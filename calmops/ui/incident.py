@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 import streamlit as st
 
 from calmops import clock, incidents, timefmt
-from calmops.detect.rules import list_rules
 from calmops.health import charts as hc
 from calmops.incidents import IncidentDetail
 from calmops.store import cursor
@@ -178,22 +177,14 @@ def involved_charts(detail: IncidentDetail, *, tz: tzinfo, now: datetime) -> Non
             icon=":material/schedule:",
         )
         return
-    cur = cursor()
-    series = hc.metrics_series(cur, company=s.company, metrics=metrics, services=services, win=win)
-    rules = list_rules(cur, company=s.company, enabled_only=True)
-    events = hc.change_events(cur, company=s.company, start=win.start, end=win.end, services=services)
-    shade = (s.started_at, s.resolved_at or now)
-    for metric in metrics:
-        charts.render_metric_chart(
-            metric,
-            series.get(metric, hc.empty_series()),
-            services=services,
-            win=win,
-            tz=tz,
-            lines=hc.thresholds(rules, metric=metric, services=services),
-            events=events,
-            shade=shade,
-        )
+    charts.render_metric_charts(
+        company=s.company,
+        metrics=metrics,
+        services=services,
+        win=win,
+        tz=tz,
+        shade=(s.started_at, s.resolved_at or now),
+    )
     names = ", ".join(metric_info(m).label for m in metrics)
     st.caption(
         f"{names} · from 1 h before the start to {'30 min after resolution' if s.resolved_at else 'now'}, "
