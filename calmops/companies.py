@@ -287,15 +287,17 @@ def ensure_services(
     """Register unknown ``services`` with kind ``other`` (in the caller's transaction); the new ones.
 
     Pushes and events may name a service nobody registered: it appears on the Health page instead
-    of being dropped, and an operator can describe it later.
+    of being dropped, and an operator can describe it later. An unknown company is refused
+    (``UnknownCompanyError``): the same look that finds the known services proves it exists.
     """
+    found = cur.execute(
+        "SELECT s.service FROM companies c LEFT JOIN services s ON s.company = c.company WHERE c.company = ?",
+        [company],
+    ).fetchall()
+    if not found:
+        raise UnknownCompanyError(company)
     wanted = set(services)
-    if not wanted:
-        return []
-    known = {
-        r[0] for r in cur.execute("SELECT service FROM services WHERE company = ?", [company]).fetchall()
-    }
-    added = sorted(wanted - known)
+    added = sorted(wanted - {r[0] for r in found})
     for name in added:
         created = add_service(cur, company=company, service=name, kind=ServiceKind.OTHER, now=now)
         audit(

@@ -24,7 +24,6 @@ from calmops.companies import (
     check_slug,
     check_text,
     ensure_services,
-    get_company,
 )
 from calmops.incidents import audit
 from calmops.store import snapshots
@@ -317,7 +316,6 @@ def push(cur: Cursor, *, batch: SnapshotBatch, actor: str = "api", detect: bool 
 
     def work() -> tuple[list[str], snapshots.WriteResult]:
         with unit_of_work(cur):
-            get_company(cur, company=batch.company)
             registered = ensure_services(
                 cur, company=batch.company, services=batch.services, actor=actor, now=now
             )
@@ -432,7 +430,6 @@ def record_event(cur: Cursor, *, event: EventIn) -> Event:
 
 def _insert_event(cur: Cursor, *, event: EventIn, now: datetime) -> Event:
     with unit_of_work(cur):
-        get_company(cur, company=event.company)
         ensure_services(cur, company=event.company, services=[event.service], actor=event.actor, now=now)
         row = cur.execute(
             "INSERT INTO events (company, service, kind, ts, description, version, created_at) "

@@ -30,6 +30,8 @@ SCHEMA = pa.schema(
         ("value", pa.float64()),
     ]
 )
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 NICE_BUCKETS_S = (
     1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
 )  # fmt: skip
@@ -43,8 +45,18 @@ class WriteResult:
 
 def batch(rows: list[tuple[str, str, str, str, datetime, float]]) -> pa.Table:
     """An Arrow batch from (company, service, metric, labels, ts, value) tuples."""
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in SCHEMA]
-    arrays = [pa.array(c, type=f.type) for c, f in zip(cols, SCHEMA, strict=True)]
+    if not rows:
+        return SCHEMA.empty_table()
+    company, service, metric, labels, ts, value = zip(*rows, strict=True)
+    micros = {t: (t - EPOCH) // MICROSECOND for t in set(ts)}  # a batch repeats a few times
+    arrays = [
+        pa.array(company, pa.string()),
+        pa.array(service, pa.string()),
+        pa.array(metric, pa.string()),
+        pa.array(labels, pa.string()),
+        pa.array([micros[t] for t in ts], pa.int64()).cast(SCHEMA.field("ts").type),
+        pa.array(value, pa.float64()),
+    ]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
@@ -90,41 +102,64 @@ def _update_latest(cur: Cursor, source: str) -> None:
 def append(cur: Cursor, rows: pa.Table) -> WriteResult:
     """Append snapshots idempotently: a (series, ts) already stored keeps its first value.
 
-    Runs in the caller's transaction. The tail's primary key does the duplicate check (within the
-    batch too) as the rows go in; only back-dated rows (older than the clustered history's end)
-    are first checked against history, which the tail's key cannot see.
+    Runs in the caller's transaction. The common case, one row per series and each newer than
+    everything stored for its series, cannot hold a duplicate: moving `latest` forward proves it
+    (it moves every series), and the rows go in with a plain insert. Anything else takes the
+    careful way (``_append_careful``). The tail's key also guards the plain way: a concurrent
+    writer of the same (series, ts) makes this transaction fail with a conflict, and the retry
+    takes the careful way.
     """
     incoming = rows.select(list(SCHEMA.names)).cast(SCHEMA)
     total = incoming.num_rows
     if total == 0:
         return WriteResult(0, 0)
+    series = incoming.group_by(list(SERIES_KEY), use_threads=False).aggregate([]).num_rows
     cur.register("_incoming", incoming)
     try:
-        history_end = _history_end(cur)
-        backdated = history_end is not None and bool(
-            cur.execute("SELECT count(*) FROM _incoming WHERE ts <= ?", [history_end]).fetchall()[0][0]
-        )
-        source = "_incoming"
-        if backdated:
-            source = """(SELECT n.* FROM _incoming n WHERE NOT EXISTS (SELECT 1 FROM snapshots h
-                WHERE h.company = n.company AND h.service = n.service AND h.metric = n.metric
-                  AND h.labels = n.labels AND h.ts = n.ts))"""
-        fresh = pa.table(
-            cur.execute(
-                f"INSERT INTO snapshots_tail SELECT {COLUMNS} FROM {source} "
-                f"ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
-            ).fetchnumpy()
-        )
-        accepted = fresh.num_rows
-        if accepted:
-            cur.register("_fresh", fresh)
-            try:
-                _update_latest(cur, "_fresh")
-            finally:
-                cur.unregister("_fresh")
+        if series == total and _advance_latest(cur) == total:
+            cur.execute(f"INSERT INTO snapshots_tail SELECT {COLUMNS} FROM _incoming")
+            return WriteResult(total, 0)
+        accepted = _append_careful(cur)
     finally:
         cur.unregister("_incoming")
     return WriteResult(accepted, total - accepted)
+
+
+def _advance_latest(cur: Cursor) -> int:
+    """Move `latest` to the incoming rows (one per series) newer than it; how many moved."""
+    return cur.execute(
+        """UPDATE latest l SET ts = n.ts, value = n.value FROM _incoming n
+        WHERE l.company = n.company AND l.service = n.service AND l.metric = n.metric
+          AND l.labels = n.labels AND n.ts > l.ts"""
+    ).fetchall()[0][0]
+
+
+def _append_careful(cur: Cursor) -> int:
+    """Rows that may already be stored: the tail's primary key drops duplicates (within the batch
+    too) as rows go in; back-dated rows (older than the clustered history's end) are first checked
+    against history, which the tail's key cannot see."""
+    history_end = _history_end(cur)
+    backdated = history_end is not None and bool(
+        cur.execute("SELECT count(*) FROM _incoming WHERE ts <= ?", [history_end]).fetchall()[0][0]
+    )
+    source = "_incoming"
+    if backdated:
+        source = """(SELECT n.* FROM _incoming n WHERE NOT EXISTS (SELECT 1 FROM snapshots h
+            WHERE h.company = n.company AND h.service = n.service AND h.metric = n.metric
+              AND h.labels = n.labels AND h.ts = n.ts))"""
+    fresh = pa.table(
+        cur.execute(
+            f"INSERT INTO snapshots_tail SELECT {COLUMNS} FROM {source} "
+            f"ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+        ).fetchnumpy()
+    )
+    if fresh.num_rows:
+        cur.register("_fresh", fresh)
+        try:
+            _update_latest(cur, "_fresh")
+        finally:
+            cur.unregister("_fresh")
+    return fresh.num_rows
 
 
 def bulk_load(cur: Cursor, rows: pa.Table) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from calmops import companies
 from calmops.store import Database, snapshots, unit_of_work
 from calmops.store import migrations as mig
+from calmops.store.db import RACES, retry_conflicts
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 
@@ -115,6 +117,53 @@ def test_latest_never_goes_back_in_time(db: Database) -> None:
         snapshots.append(cur, snapshots.batch(rows("api", "cpu_pct", T0, 1, base=10)))
     latest = snapshots.latest(cur, company="acme")
     assert latest["value"].tolist() == [50.0]
+
+
+def test_a_round_with_one_stale_series_keeps_its_first_value_and_moves_latest(db: Database) -> None:
+    """One row per series, all but one newer than what is stored: the quick way cannot prove
+    the batch fresh, so the careful way drops exactly the row already stored."""
+    cur = db.cursor()
+    first_round = [("acme", svc, "cpu_pct", "", T0, 1.0) for svc in ("web", "api", "db")]
+    with unit_of_work(cur):
+        assert snapshots.append(cur, snapshots.batch(first_round)) == snapshots.WriteResult(3, 0)
+    second_round = [("acme", svc, "cpu_pct", "", T0 + timedelta(minutes=1), 2.0) for svc in ("web", "api")]
+    second_round.append(("acme", "db", "cpu_pct", "", T0, 99.0))  # a resend of db's first row
+    with unit_of_work(cur):
+        assert snapshots.append(cur, snapshots.batch(second_round)) == snapshots.WriteResult(2, 1)
+    stored = cur.execute("SELECT service, ts, value FROM health_snapshots WHERE service = 'db'").fetchall()
+    assert stored == [("db", T0, 1.0)]
+    latest = snapshots.latest(cur, company="acme").set_index("service")["value"].to_dict()
+    assert latest == {"web": 2.0, "api": 2.0, "db": 1.0}
+
+
+def test_concurrent_writers_of_the_same_rows_store_them_once(db: Database) -> None:
+    """Two threads append the same fresh round at once (a push and its client's retry): one
+    wins, the other retries and finds every row stored."""
+    cur = db.cursor()
+    with unit_of_work(cur):
+        snapshots.append(cur, snapshots.batch([("acme", f"s{i}", "up", "", T0, 1.0) for i in range(50)]))
+    later = snapshots.batch([("acme", f"s{i}", "up", "", T0 + timedelta(minutes=1), 0.0) for i in range(50)])
+    barrier = threading.Barrier(2)
+    results: list[snapshots.WriteResult] = []
+
+    def writer() -> None:
+        mine = db.cursor()
+        barrier.wait()
+
+        def work() -> snapshots.WriteResult:
+            with unit_of_work(mine):
+                return snapshots.append(mine, later)
+
+        results.append(retry_conflicts(work, on=RACES))
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.accepted for r in results) in ([0, 50], [50, 0])
+    assert sum(r.duplicates for r in results) == 50
+    assert cur.execute("SELECT count(*) FROM health_snapshots").fetchall()[0][0] == 100
 
 
 def test_compaction_moves_tail_clustered_and_loses_nothing(db: Database) -> None:
