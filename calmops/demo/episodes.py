@@ -29,6 +29,23 @@ AFTERMATH_S = 2 * HOUR
 
 
 @dataclass(frozen=True)
+class Mitigation:
+    """An action the demo's executor applied to an episode (``demo_mitigations``): the effects
+    honour it from ``at`` on. ``scope``: the one dependant a circuit breaker shields (None: all)."""
+
+    action: str
+    at: datetime
+    scope: str | None = None
+
+    @property
+    def at_s(self) -> int:
+        return int(self.at.timestamp())
+
+
+MITIGATION_RAMP_S = 120.0  # an action takes a couple of minutes to show (pods start, caches warm)
+
+
+@dataclass(frozen=True)
 class Episode:
     company: str
     service: str
@@ -36,6 +53,7 @@ class Episode:
     started_at: datetime
     ended_at: datetime | None
     note: str = ""
+    mitigations: tuple[Mitigation, ...] = ()
 
     @property
     def start_s(self) -> int:
@@ -53,6 +71,20 @@ class Episode:
     def wiggle(self, seed: int, t: np.ndarray, salt: str = "") -> np.ndarray:
         """Jitter in [-1, 1] for values an episode sets or shifts (``salt``: another series)."""
         return white(stable_hash(seed, self.company, self.service, self.pattern.value, "wiggle", salt), t)
+
+    def mitigated_at(self, action: str, scope: str | None = None) -> int | None:
+        """When ``action`` was first applied to this episode (for ``scope``, or for all), if ever."""
+        times = [
+            m.at_s for m in self.mitigations if m.action == action and (m.scope is None or m.scope == scope)
+        ]
+        return min(times) if times else None
+
+    def relief(self, action: str, t: np.ndarray, scope: str | None = None) -> np.ndarray | float:
+        """0 … 1: how far ``action`` has taken hold at ``t`` (0 before it was applied, or never)."""
+        at = self.mitigated_at(action, scope)
+        if at is None:
+            return 0.0
+        return _ramp(np.asarray(t) - at, MITIGATION_RAMP_S)
 
 
 @dataclass(frozen=True)
@@ -215,21 +247,39 @@ def error_spike_level(ep: Episode, seed: int) -> float:
 # ---------------------------------------------------------------- effects per pattern
 
 
+PAUSED_GROWTH = 0.35  # share of a backlog's growth left once the batch jobs feeding it are paused
+
+
+def _queued(ep: Episode, t: np.ndarray | float, growth: float) -> np.ndarray:
+    """The backlog while consumers are stalled; paused batch jobs slow its growth from then on."""
+    elapsed = np.maximum(np.asarray(t, dtype=np.float64) - ep.start_s, 0.0)
+    queued = backlog(elapsed, growth)
+    paused = ep.mitigated_at("pause_batch_jobs")
+    if paused is None:
+        return queued
+    at_pause = backlog(max(paused - ep.start_s, 0), growth)
+    return np.where(elapsed > paused - ep.start_s, at_pause + PAUSED_GROWTH * (queued - at_pause), queued)
+
+
 def _queue_backlog(ep: Episode, x: Target, v: Values) -> None:
     if not x.root:
         return
     t, start, end = x.t, ep.start_s, ep.end_s
     growth = queue_growth(ep, x.seed)
-    extra = np.where(_active(t, start, end), backlog(np.maximum(t - start, 0), growth), 0.0)
+    extra = np.where(_active(t, start, end), _queued(ep, t, growth), 0.0)
     if end is not None:  # workers scaled out: the backlog drains at 2.5x the rate it grew
-        peak = float(backlog(end - start, growth))
+        peak = float(_queued(ep, end, growth))
         extra = np.where(t >= end, np.maximum(0.0, peak - 2.5 * growth * (t - end) / 60.0), extra)
     _add(v, "queue_depth", extra)
+
+
+EASED = 0.7  # how much of a problem an easing action takes away (read replicas, more workers)
 
 
 def _db_saturation(ep: Episode, x: Target, v: Values) -> None:
     p = ep.params(x.seed)
     k = _intensity(x.t, ep.start_s, ep.end_s, rise=240, fall=180)
+    k = k * (1.0 - EASED * ep.relief("enable_read_replica_routing", x.t))  # reads leave the primary
     if x.root:
         _blend(v, "db_connections_pct", 96.5 + 2.5 * p[0] + 0.5 * ep.wiggle(x.seed, x.t), k)
         _scale(v, "latency_p95_ms", 1.0 + 3.0 * k)
@@ -286,10 +336,14 @@ def _dependency_outage(ep: Episode, x: Target, v: Values) -> None:
         _scale(v, "request_rate", np.where(down, 0.7, 1.0))
         return
     k = _intensity(t, start, end, onset=60.0 + 60.0 * p[1], rise=60, fall=120)
+    k = k * (1.0 - ep.relief("open_circuit_breaker", t, x.service.name))  # calls fail fast to a fallback
     wiggle = ep.wiggle(x.seed, t, x.service.name)
     _add(v, "error_rate", (0.08 + 0.1 * p[2]) * k * (1.0 + 0.1 * wiggle))
     _add(v, "latency_p95_ms", (1_500.0 + 1_500.0 * p[3]) * k * (1.0 + 0.08 * wiggle))
     _add(v, "queue_depth", np.minimum(800.0, 15.0 * np.maximum(t - start, 0) / 60.0) * k)  # retries
+
+
+ROTATED_PCT = 8.0  # disk a log rotation frees (only the first: later ones find little to remove)
 
 
 def _disk_filling(ep: Episode, x: Target, v: Values) -> None:
@@ -303,6 +357,7 @@ def _disk_filling(ep: Episode, x: Target, v: Values) -> None:
         filled = begin + (96.3 + 1.5 * p[0] - begin) * (elapsed / max(end - start, 1)) ** 1.3
     else:
         filled = np.minimum(99.5, begin + (10.0 + 4.0 * p[1]) * elapsed / HOUR)
+    filled = filled - ROTATED_PCT * ep.relief("rotate_logs", t)  # old logs compressed and removed
     active = _active(t, start, end)
     disk = np.where(active, np.maximum(v["disk_pct"], filled + 0.05 * ep.wiggle(x.seed, t)), v["disk_pct"])
     if end is not None:  # the cleanup freed a little more than the runaway log took
@@ -335,6 +390,7 @@ def _latency_regression(ep: Episode, x: Target, v: Values) -> None:
         return
     level = 2_300.0 + 1_200.0 * ep.params(x.seed)[0]
     k = _intensity(x.t, ep.start_s, ep.end_s, rise=480, fall=300)
+    k = k * (1.0 - EASED * ep.relief("scale_workers", x.t))  # more instances wait on the provider in parallel
     _blend(v, "latency_p95_ms", level * (1.0 + 0.05 * ep.wiggle(x.seed, x.t)), k)
 
 

@@ -21,17 +21,26 @@ import pyarrow as pa
 from calmops import clock
 from calmops.background import BackgroundLoop
 from calmops.companies import list_services
+from calmops.demo import mitigations
 from calmops.demo.episodes import EFFECTS, SIGNATURES, Episode, describe
 from calmops.demo.events import ROLE_BAD, ROLE_ROLLBACK, DemoEvent
 from calmops.demo.generate import chunks, company_events
-from calmops.demo.records import insert_episodes, insert_events, load_episodes, load_params, load_versions
+from calmops.demo.mitigations import Outcome
+from calmops.demo.records import (
+    insert_episodes,
+    insert_events,
+    insert_mitigation,
+    load_episodes,
+    load_params,
+    load_versions,
+)
 from calmops.demo.samples import LOOKBACK_S, series_table, service_values
 from calmops.demo.world import CompanyWorld, ServiceSpec, company_profile, define_world, metrics_for
 from calmops.detect import after_ingest
 from calmops.store import Database, unit_of_work
 from calmops.store.db import Cursor
 from calmops.store.snapshots import CompactionResult, append, bulk_load, compact
-from calmops.vocabulary import EventKind, Pattern
+from calmops.vocabulary import Action, EventKind, Pattern
 
 log = logging.getLogger("calmops.demo")
 
@@ -175,7 +184,7 @@ class Simulation(BackgroundLoop):
                     written += append(cur, rows).accepted
         if self._write_rounds:
             for company in world.companies:
-                after_ingest(company=company.slug, until=at, cur=cur)
+                after_ingest(company=company.slug, until=at, cur=cur, db=self._db)
         return written
 
     def backfill(self, now: datetime | None = None) -> int:
@@ -264,16 +273,36 @@ class Simulation(BackgroundLoop):
             if not ongoing:
                 return []
             with unit_of_work(cur):
-                cur.execute(
-                    "UPDATE demo_episodes SET ended_at = ? WHERE company = ? AND service = ? AND pattern = ? "
-                    "AND ended_at IS NULL",
-                    [at, company, service, pattern.value],
-                )
-                if pattern == Pattern.ERROR_SPIKE_AFTER_DEPLOY:
-                    rollback = DemoEvent(_seconds(at), service, EventKind.DEPLOY, ROLE_ROLLBACK)
-                    bad = {service: ongoing[0].start_s}
-                    insert_events(cur, company, [rollback], load_versions(cur, company), bad_deploys=bad)
+                _end(cur, ongoing, at)
             return [Episode(e.company, e.service, e.pattern, e.started_at, at, e.note) for e in ongoing]
+
+    def mitigate(
+        self,
+        action: Action | str,
+        company: str,
+        service: str,
+        now: datetime | None = None,
+        *,
+        attempt_id: int | None = None,
+    ) -> Outcome:
+        """Apply an action from the catalogue to the demo world (the demo's executor): it ends or
+        eases the ongoing episodes it addresses on ``service`` (see ``calmops.demo.mitigations``)."""
+        at = (now or clock.now()).astimezone(UTC).replace(microsecond=0)
+        with self._lock:
+            cur = self._db.cursor()
+            tenant = load_world(cur, seed=self._seed).company(company)
+            if tenant is None:
+                raise ScenarioError(f"{company!r} is not a demo company")
+            if tenant.service(service) is None:
+                raise ScenarioError(f"{company!r} has no service {service!r}")
+            ongoing = [e for e in load_episodes(cur, company) if e.ended_at is None]
+            outcome = mitigations.plan(tenant, ongoing, action=action, service=service, at=at)
+            with unit_of_work(cur):
+                for applied in outcome.applied:
+                    insert_mitigation(cur, applied.episode, applied.mitigation, attempt_id)
+                    if applied.ends:
+                        _end(cur, [applied.episode], at)
+            return outcome
 
     def _target(self, cur: Cursor, pattern: Pattern, company: str, service: str) -> ServiceSpec:
         if pattern not in EFFECTS:
@@ -289,3 +318,18 @@ class Simulation(BackgroundLoop):
         if needed not in spec.metrics:
             raise ScenarioError(f"{pattern.value} needs {needed}, which {service!r} does not report")
         return spec
+
+
+def _end(cur: Cursor, episodes: list[Episode], at: datetime) -> None:
+    """End ongoing episodes of one (service, pattern) at ``at``; a rollback deploy ends an error spike."""
+    first = episodes[0]
+    company, service, pattern = first.company, first.service, first.pattern
+    cur.execute(
+        "UPDATE demo_episodes SET ended_at = ? WHERE company = ? AND service = ? AND pattern = ? "
+        "AND ended_at IS NULL",
+        [at, company, service, pattern.value],
+    )
+    if pattern == Pattern.ERROR_SPIKE_AFTER_DEPLOY:
+        rollback = DemoEvent(_seconds(at), service, EventKind.DEPLOY, ROLE_ROLLBACK)
+        bad = {service: first.start_s}
+        insert_events(cur, company, [rollback], load_versions(cur, company), bad_deploys=bad)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from calmops.demo.episodes import Episode
+from calmops.demo.episodes import Episode, Mitigation
 from calmops.demo.events import ROLE_BAD, ROLE_ROLLBACK, DemoEvent, Versions, describe
 from calmops.store.db import Cursor
 from calmops.vocabulary import EventKind, Pattern
@@ -47,11 +47,45 @@ def load_episodes(cur: Cursor, company: str, *, since: datetime | None = None) -
         params.append(since)
     rows = cur.execute(sql + " ORDER BY started_at, service, pattern", params).fetchall()
     known = {p.value for p in Pattern}
+    applied = _mitigations(cur, company) if rows else {}
     return [
-        Episode(r[0], r[1], Pattern(r[2]), r[3].astimezone(UTC), r[4] and r[4].astimezone(UTC), r[5])
+        Episode(
+            r[0],
+            r[1],
+            Pattern(r[2]),
+            r[3].astimezone(UTC),
+            r[4] and r[4].astimezone(UTC),
+            r[5],
+            applied.get((r[1], r[2], r[3]), ()),
+        )
         for r in rows
         if r[2] in known
     ]
+
+
+def _mitigations(cur: Cursor, company: str) -> dict[tuple, tuple[Mitigation, ...]]:
+    """What the demo executor applied to each episode of a tenant: (service, pattern, started_at) →
+    mitigations in time order (a handful of rows; the effects honour them)."""
+    rows = cur.execute(
+        "SELECT service, pattern, episode_started_at, action, applied_at, scope FROM demo_mitigations "
+        "WHERE company = ? ORDER BY applied_at",
+        [company],
+    ).fetchall()
+    found: dict[tuple, tuple[Mitigation, ...]] = {}
+    for service, pattern, started_at, action, at_, scope in rows:
+        key = (service, pattern, started_at)
+        found[key] = (*found.get(key, ()), Mitigation(action, at_.astimezone(UTC), scope))
+    return found
+
+
+def insert_mitigation(cur: Cursor, episode: Episode, mitigation: Mitigation, attempt_id: int | None) -> None:
+    """Record that the demo executor applied an action to an episode (in the caller's transaction)."""
+    cur.execute(
+        "INSERT INTO demo_mitigations (company, service, pattern, episode_started_at, action, applied_at, "
+        "scope, attempt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [episode.company, episode.service, episode.pattern.value, episode.started_at, mitigation.action,
+         mitigation.at, mitigation.scope, attempt_id],
+    )  # fmt: skip
 
 
 def load_versions(cur: Cursor, company: str) -> Versions:

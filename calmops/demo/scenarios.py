@@ -9,14 +9,24 @@ from __future__ import annotations
 from calmops import runtime
 from calmops.config import settings
 from calmops.demo.episodes import Episode
-from calmops.demo.live import ScenarioError, Simulation
+from calmops.demo.live import ScenarioError, Simulation, load_world
+from calmops.demo.mitigations import Outcome
 from calmops.demo.records import load_params
 from calmops.store import Database
 from calmops.vocabulary import Pattern
 
 PATTERNS: tuple[str, ...] = tuple(p.value for p in Pattern if p != Pattern.UNKNOWN)
 
-__all__ = ["PATTERNS", "NoDemoWorldError", "ScenarioError", "live", "start", "stop"]
+__all__ = [
+    "PATTERNS",
+    "NoDemoWorldError",
+    "ScenarioError",
+    "is_demo_company",
+    "live",
+    "mitigate",
+    "start",
+    "stop",
+]
 
 
 class NoDemoWorldError(LookupError):
@@ -49,3 +59,19 @@ def stop(db: Database, *, company: str, service: str, pattern: str) -> list[Epis
 
 def is_demo(db: Database) -> bool:
     return load_params(db.cursor()) is not None
+
+
+def is_demo_company(db: Database, *, company: str) -> bool:
+    """Whether ``company`` is one of the demo world's tenants (the simulation plays it)."""
+    cur = db.cursor()
+    params = load_params(cur)
+    if params is None:
+        return False
+    return load_world(cur, seed=int(params.get("seed", 7))).company(company) is not None
+
+
+def mitigate(
+    db: Database, *, company: str, service: str, action: str, attempt_id: int | None = None, now=None
+) -> Outcome:
+    """Apply a catalogue action to the demo world (the demo executor); see ``calmops.demo.mitigations``."""
+    return _simulation(db).mitigate(action, company, service, now, attempt_id=attempt_id)
