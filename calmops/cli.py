@@ -485,6 +485,56 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_executor(args: argparse.Namespace) -> int:
+    """Set, list or remove the webhook that carries out a company's actions."""
+    from calmops import actions, companies
+
+    if args.action_ == "list":
+
+        def offline(cur: Cursor) -> dict:
+            companies.check_slug(args.company)
+            companies.get_company(cur, company=args.company)
+            return {"executors": [e.to_json() for e in actions.list_executors(cur, company=args.company)]}
+
+        online = lambda: _api("GET", "executors", params={"company": args.company})  # noqa: E731
+    elif args.action_ == "set":
+        body = {"company": args.company, "action": args.action or "*", "url": args.url, "secret": args.secret,
+                "timeout_s": args.timeout, "retries": args.retries, "actor": _actor()}  # fmt: skip
+
+        def offline(cur: Cursor) -> dict:
+            fields = {k: v for k, v in body.items() if k != "actor"}
+            config = actions.set_executor(cur, **fields, actor=body["actor"])
+            return {**config.to_json(), **({"secret": config.secret} if not args.secret else {})}
+
+        online = lambda: _api("POST", "executors", body=body)  # noqa: E731
+    else:
+        params = {"company": args.company, "action": args.action or "*"}
+
+        def offline(cur: Cursor) -> dict:
+            actions.remove_executor(cur, company=args.company, action=params["action"], actor=_actor())
+            return {}
+
+        online = lambda: _api("DELETE", "executors", params=params)  # noqa: E731
+    try:
+        answer = _via(online, offline)
+    except CommandError as exc:
+        return _refused(exc)
+    if args.action_ == "list":
+        found = answer["executors"]
+        if not found:
+            print(f"{args.company} has no executor webhooks")
+        for e in found:
+            print(f"{e['action']:<28} {e['url']}  [timeout {e['timeout_s']:g} s, {e['retries']} retries, "
+                  f"secret {e['secret_hint']}]")  # fmt: skip
+    elif args.action_ == "set":
+        print(f"{answer['action']} of {args.company} is POSTed to {answer['url']}")
+        if answer.get("secret"):
+            print(f"secret (shown only now; the receiver checks signatures with it): {answer['secret']}")
+    else:
+        print(f"removed the executor for {params['action']} from {args.company}")
+    return 0
+
+
 def add_registry_commands(sub: argparse._SubParsersAction) -> None:
     company = sub.add_parser("company", help="register companies (tenants)")
     company_sub = company.add_subparsers(dest="action", required=True)
@@ -538,6 +588,24 @@ def add_registry_commands(sub: argparse._SubParsersAction) -> None:
     listing = scenario_sub.add_parser("list", help="what is playing")
     listing.add_argument("--company", required=True)
     listing.set_defaults(func=cmd_scenario)
+
+    executor = sub.add_parser("executor", help="the webhook that carries out a company's actions")
+    executor_sub = executor.add_subparsers(dest="action_", required=True)
+    change = executor_sub.add_parser("set", help="POST a company's actions (or one action) to a webhook")
+    change.add_argument("--company", required=True)
+    change.add_argument("--action", help="one action of the catalogue, e.g. scale_workers (default: * = all)")
+    change.add_argument("--url", required=True, help="the http(s) URL the signed JSON is POSTed to")
+    change.add_argument("--secret", help="signing secret, 16+ characters (default: generated)")
+    change.add_argument("--timeout", type=float, help="seconds to wait for an answer, 0.5 to 60 (default 10)")
+    change.add_argument("--retries", type=int, help="retries on connection errors and 5xx, 0-5 (default 2)")
+    change.set_defaults(func=cmd_executor)
+    listing = executor_sub.add_parser("list", help="a company's webhooks (secrets are not shown)")
+    listing.add_argument("--company", required=True)
+    listing.set_defaults(func=cmd_executor)
+    remove = executor_sub.add_parser("remove", help="remove a webhook (the action falls back to '*')")
+    remove.add_argument("--company", required=True)
+    remove.add_argument("--action", help="the action whose webhook goes (default: the * one)")
+    remove.set_defaults(func=cmd_executor)
 
     push = sub.add_parser("ingest", help="push a file of snapshots (the API's JSON, or Prometheus text)")
     push.add_argument("file", help="the file, or - for standard input")

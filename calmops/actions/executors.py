@@ -281,17 +281,18 @@ def post_webhook(
     payload: dict,
     *,
     attempt_id: int | None = None,
-    backoff_s: float = BACKOFF_S,
+    backoff_s: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> WebhookResult:
     """POST ``payload`` as JSON to the configured URL, signed; retry connection errors and 5xx
     answers at most ``config.retries`` times with exponential backoff."""
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    backoff = BACKOFF_S if backoff_s is None else backoff_s
     timeout = (min(CONNECT_TIMEOUT_S, config.timeout_s), config.timeout_s)
     result = WebhookResult(ok=False, tries=0, error="not sent")
     for attempt in range(config.retries + 1):
         if attempt:
-            sleep(min(BACKOFF_CAP_S, backoff_s * 2 ** (attempt - 1)))
+            sleep(min(BACKOFF_CAP_S, backoff * 2 ** (attempt - 1)))
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from calmops.api import demo
 from calmops.api.alerts import post_alerts
+from calmops.api.executors import delete_executor, get_executors, post_executor
 from calmops.api.health import get_companies, get_health
 from calmops.api.incidents import get_incident, get_incidents, post_incident
 from calmops.api.ingest import post_event, post_snapshots
@@ -60,6 +61,9 @@ def routes() -> list[BaseRoute]:
         Route("/company/{company}/ops", company_page_default, methods=["GET"]),
         Route("/api/ops/scenarios", get_scenarios, methods=["GET"]),
         Route("/api/ops/scenarios", post_scenarios, methods=["POST"]),
+        Route("/api/ops/executors", get_executors, methods=["GET"]),
+        Route("/api/ops/executors", post_executor, methods=["POST"]),
+        Route("/api/ops/executors", delete_executor, methods=["DELETE"]),
         *demo.routes(),
         Route("/api/ops/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
     ]

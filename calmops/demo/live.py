@@ -136,7 +136,7 @@ class Simulation(BackgroundLoop):
         # say, and rounds here only keep deploys coming and the world moving.
         self._write_rounds = write_rounds
         self._seed = seed
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a round's detection may run an action on the demo world
         self._last_compact_at: datetime | None = None
 
     def _first(self) -> None:
