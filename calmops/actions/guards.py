@@ -63,11 +63,6 @@ def check(
             "did_not_help", f"{name} {words} on this incident at {judged[1]:%H:%M} UTC; it is not repeated",
             judged[1],
         )  # fmt: skip
-    if judged is not None and judged[0] == "pending":
-        return Refusal(
-            "settling", f"{name} ran on this incident at {judged[1]:%H:%M} UTC and is still being verified",
-            judged[1],
-        )  # fmt: skip
     recent = [
         r[0]
         for r in cur.execute(
@@ -92,6 +87,11 @@ def check(
             f"(until {recent[0] + rails.cooldown:%H:%M} UTC)",
             recent[0],
         )
+    if judged is not None and judged[0] == "pending":
+        return Refusal(
+            "settling", f"{name} ran on this incident at {judged[1]:%H:%M} UTC and is still being verified",
+            judged[1],
+        )  # fmt: skip
     return None
 
 

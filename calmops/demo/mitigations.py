@@ -75,12 +75,11 @@ class Applied:
         words = EFFECT_TEXT[(Action(self.mitigation.action), self.episode.pattern)]
         if self.repeated:
             words = f"{self.mitigation.action} was applied already; nothing more changes"
-        where = self.episode.service
-        if self.mitigation.scope:
-            where = f"{self.mitigation.scope} → {self.episode.service}"
         if self.episode.pattern == Pattern.DEPENDENCY_OUTAGE:
             words += f" ({self.episode.service} itself stays down)"
-        return f"{where}: {words}"
+        if self.mitigation.scope:
+            return f"{self.mitigation.scope} → {self.episode.service}: {words}"
+        return words
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,12 @@ class Outcome:
                 f"nothing {self.action.value} addresses is going on at {self.service}: "
                 "the demo world did not change"
             )
-        return "; ".join(a.text for a in self.applied)
+        return "; ".join(
+            a.text
+            if a.episode.service == self.service or a.mitigation.scope
+            else f"{a.episode.service}: {a.text}"
+            for a in self.applied
+        )
 
 
 def plan(

@@ -128,9 +128,10 @@ def test_a_cooldown_between_attempts_and_its_refusal_is_news_once(cur: Cursor) -
     assert "cooldown is 10 min" in skipped(cur, second)[0].detail
     assert plan(cur, second, "scale_workers", T0 + timedelta(minutes=10, seconds=1)) is not None
     assert plan(cur, first, "scale_workers", T0 + timedelta(minutes=12)) is None  # a new cooldown: news again
-    assert [a.refusal for a in skipped(cur, first)] == ["settling"]  # first is still being judged
-    quick = actions.GuardRails(cooldown=timedelta(minutes=1))
-    assert plan(cur, second, "scale_workers", T0 + timedelta(minutes=11), rails=quick) is None
+    assert [a.refusal for a in skipped(cur, first)] == ["cooldown"]
+    quick = actions.GuardRails(cooldown=timedelta(minutes=1))  # shorter than the settle time:
+    assert plan(cur, second, "scale_workers", T0 + timedelta(minutes=12), rails=quick) is None
+    assert [a.refusal for a in skipped(cur, second)] == ["cooldown", "settling"]  # still being judged
 
 
 def _judged(cur: Cursor, incident: int, after: float, now: datetime) -> actions.Attempt:
