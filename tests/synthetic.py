@@ -215,6 +215,8 @@ class Scenario:
         bits = [f"{what} seed={self.seed}"]
         if self.root:
             bits.append(f"root={self.root}")
+        if self.kind == "pattern" and self.variant:
+            bits.append(f"variant={self.variant}")
         if self.shape:
             bits.append(f"shape={self.shape}")
         if self.kind == "pattern":
