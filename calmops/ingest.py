@@ -7,7 +7,6 @@ same (series, ts) twice stores it once (``snapshots.append``), so retrying is al
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 import re
@@ -365,22 +364,13 @@ def detect_soon(*, company: str, services: Sequence[str], until: datetime) -> No
 def after_ingest(
     *, company: str, services: Sequence[str], until: datetime, cur: Cursor | None = None
 ) -> None:
-    """Hand fresh snapshots to detection when it offers a hook; the push is stored either way,
-    so a detection failure is logged, not reported to the client as a failed push.
-
-    Only the arguments the hook declares are passed, so both sides can evolve on their own.
-    """
+    """Hand fresh snapshots to detection (and detection to the agent); the push is stored either
+    way, so a failure here is logged, not reported to the client as a failed push. Detection
+    judges the whole company; ``services`` is what ``detect_soon`` folds requests by."""
     from calmops import detect
 
-    hook = getattr(detect, "after_ingest", None)
-    if hook is None:
-        return
-    offered = {"company": company, "services": tuple(services), "until": until, "cur": cur}
-    params = inspect.signature(hook).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        offered = {k: v for k, v in offered.items() if k in params}
     try:
-        hook(**offered)
+        detect.after_ingest(company=company, until=until, cur=cur)
     except Exception:
         log.exception("detection after a push to %s failed; the snapshots are stored", company)
 

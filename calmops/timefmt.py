@@ -97,3 +97,8 @@ def utc_text(ts: datetime | None) -> str:
 def iso_z(ts: datetime) -> str:
     """ISO 8601 UTC with ``Z``, as the contract writes times out."""
     return to_zone(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def clock_time(ts: datetime) -> str:
+    """``14:03 UTC``: a moment in text that travels (briefs, reports, messages) without a zone guess."""
+    return f"{_aware(ts).astimezone(UTC):%H:%M} UTC"

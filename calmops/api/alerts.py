@@ -5,16 +5,18 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from calmops import alerts, clock
+from calmops import agent, alerts, clock
 from calmops.api.common import ApiError, endpoint, in_store, require_company
 from calmops.api.ingest import json_object
-from calmops.store import cursor, unit_of_work
+from calmops.store import cursor, get_db, unit_of_work
 
 
 def _receive(company: str, parsed: list[alerts.Alert], truncated: int) -> dict:
     cur = cursor()
     with unit_of_work(cur):
         result = alerts.receive(cur, company=company, alerts=parsed, truncated=truncated, now=clock.now())
+    if result.incidents:
+        agent.after_detection(get_db(), company=company, incident_ids=result.incidents)
     return {"incidents": result.incidents, "duplicates": result.duplicates, "truncated": result.truncated}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from calmops import clock, incidents
+from calmops import agent, clock, incidents
 from calmops.api.common import (
     ApiError,
     check_company,
@@ -17,7 +17,7 @@ from calmops.api.common import (
     require_company,
 )
 from calmops.api.ingest import actor_of, json_object
-from calmops.store import cursor, unit_of_work
+from calmops.store import cursor, get_db, unit_of_work
 from calmops.timeio import BadTimeError, parse_iso, to_iso
 from calmops.vocabulary import IncidentStatus, Severity
 
@@ -39,7 +39,10 @@ def summary_json(s: incidents.IncidentSummary) -> dict:
     }
 
 
-def detail_json(d: incidents.IncidentDetail) -> dict:
+def detail_json(
+    d: incidents.IncidentDetail, *, brief: dict | None = None, recommendations: list | None = None
+) -> dict:
+    """The contract's incident: its fields, the agent's current brief and every recommendation."""
     return {
         **summary_json(d.summary),
         "services": [d.summary.service, *d.affected],
@@ -47,8 +50,8 @@ def detail_json(d: incidents.IncidentDetail) -> dict:
         "source": d.source,
         "acknowledged_at": to_iso(d.acknowledged_at),
         "previous_incident_id": d.previous_incident_id,
-        "brief": None,
-        "recommendations": [],
+        "brief": brief,
+        "recommendations": recommendations or [],
         "timeline": [
             {
                 "id": e.id,
@@ -112,7 +115,16 @@ def _one(request: Request) -> dict:
     )
     if detail is None:
         raise ApiError(404, f"no incident {raw} in {company!r}", "id")
-    return detail_json(detail)
+    return _full(detail)
+
+
+def _full(detail: incidents.IncidentDetail) -> dict:
+    cur, company, incident_id = cursor(), detail.summary.company, detail.summary.id
+    return detail_json(
+        detail,
+        brief=agent.current_brief(cur, company=company, incident_id=incident_id),
+        recommendations=agent.recommendations(cur, company=company, incident_id=incident_id),
+    )
 
 
 @endpoint
@@ -141,7 +153,8 @@ def _create(body: dict, actor: str) -> dict:
             )
     except incidents.InvalidIncidentError as exc:
         raise ApiError(400, str(exc), exc.field) from None
-    return detail_json(incidents.get_incident(cur, company=company, incident_id=incident_id))
+    agent.after_detection(get_db(), company=company, incident_ids=[incident_id])
+    return _full(incidents.get_incident(cur, company=company, incident_id=incident_id))
 
 
 @endpoint

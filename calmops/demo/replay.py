@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from calmops import companies, incidents
+from calmops import agent, companies, incidents
 from calmops.detect.engine import judge, load_states, read_samples
 from calmops.detect.rules import list_rules
-from calmops.store.db import Cursor, unit_of_work
+from calmops.store.db import Cursor, first, unit_of_work
 from calmops.vocabulary import IncidentStatus
 
 STEP = timedelta(hours=2)
@@ -72,7 +72,7 @@ def replay_history(
                 chunk[key] = (ts[done[key] : upto], values[done[key] : upto])
                 done[key] = upto
             with unit_of_work(cur):
-                judge(
+                found = judge(
                     cur,
                     company=company.company,
                     rules=rules,
@@ -80,6 +80,13 @@ def replay_history(
                     samples=chunk,
                     default_after=start,
                 )
+                for incident_id in found.opened:  # the brief the on-call person read at detection
+                    detected_at = first(cur, "SELECT detected_at FROM incidents WHERE id = ?", [incident_id])[
+                        0
+                    ]
+                    agent.refresh(
+                        cur, company=company.company, incident_id=incident_id, now=detected_at, act=False
+                    )
                 _close_stories(cur, company=company.company, now=step_end)
             if step_end >= now:
                 break
@@ -119,6 +126,7 @@ def _close_stories(cur: Cursor, *, company: str, now: datetime) -> None:
             cur, company=company, incident_id=incident_id, ts=resolved_at, actor=person,
             status=IncidentStatus.RESOLVED, resolved_at=resolved_at,
         )  # fmt: skip
+        agent.refresh(cur, company=company, incident_id=incident_id, now=resolved_at, act=False)
 
 
 def _acknowledge(

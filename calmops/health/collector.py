@@ -93,7 +93,7 @@ class Collector(BackgroundLoop):
                 accepted = retry_conflicts(store, on=RACES)
                 for tenant in sorted({r.target.company for r in results}):
                     try:
-                        after_ingest(company=tenant, until=now, cur=cur)
+                        after_ingest(company=tenant, until=now, cur=cur, db=self._db)
                     except Exception:
                         log.exception("detection after the round failed for %s", tenant)
             if self._last_compact_at is None or now - self._last_compact_at >= COMPACT_EVERY:

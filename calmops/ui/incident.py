@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 import streamlit as st
 
-from calmops import clock, incidents, timefmt
+from calmops import agent, clock, incidents, timefmt
 from calmops.health import charts as hc
 from calmops.incidents import IncidentDetail
 from calmops.store import cursor
 from calmops.ui import charts, timeline
+from calmops.ui.brief import brief_card
 from calmops.ui.incidents import FLASH_KEY, flag_look
 from calmops.ui.style import INCIDENT_STATUS, SEVERITY, md
 from calmops.vocabulary import metric_info
@@ -149,13 +150,6 @@ def header(detail: IncidentDetail, *, tz: tzinfo, now: datetime) -> None:
         )
 
 
-def brief_placeholder() -> None:
-    st.markdown("##### :material/description: Brief")
-    st.caption(
-        "The calm decision brief arrives with the incident response agent; until then, read the timeline."
-    )
-
-
 def chart_window(detail: IncidentDetail, now: datetime) -> hc.ChartWindow:
     """From an hour before it started to half an hour after it was resolved (or now)."""
     s = detail.summary
@@ -202,7 +196,7 @@ def _panel(company: str, company_name: str, incident_id: int, tz: tzinfo, live: 
     if detail.summary.active != live:
         st.rerun(scope="app")  # resolved or reopened: the refresh timer follows
     header(detail, tz=tz, now=now)
-    brief_placeholder()
+    brief_card(agent.current_brief(cursor(), company=company, incident_id=incident_id), tz=tz, now=now)
     left, right = st.columns([5, 6], gap="large")
     with left:
         st.markdown("##### :material/timeline: Timeline")

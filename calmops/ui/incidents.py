@@ -15,10 +15,10 @@ from datetime import date, datetime, time, timedelta, tzinfo
 import pandas as pd
 import streamlit as st
 
-from calmops import clock, incidents, timefmt
+from calmops import agent, clock, incidents, timefmt
 from calmops.health.models import CompanyHealth
 from calmops.incidents import IncidentCounts, IncidentSummary, InvalidIncidentError
-from calmops.store import cursor, unit_of_work
+from calmops.store import cursor, get_db, unit_of_work
 from calmops.ui import tiles
 from calmops.ui.style import INCIDENT_STATUS, SEVERITY, md
 from calmops.vocabulary import HealthStatus, IncidentStatus, Severity
@@ -582,5 +582,6 @@ def _submit(company: str) -> None:
     except InvalidIncidentError as exc:
         state[_error_key(company)] = (exc.field, str(exc))
         return
+    agent.after_detection(get_db(), company=company, incident_ids=[incident_id])
     state[FLASH_KEY] = f"Incident {incident_id} opened: {title.strip()}"
     state[_created_key(company)] = incident_id

@@ -186,10 +186,17 @@ def test_live_scenarios_start_play_and_stop(db: Database) -> None:
     assert episode in sim.scenarios(company)
     for minute in (10, 25, 40):
         sim.run_round(start + timedelta(minutes=minute))
-    queue = _stored(cur, company, service, "queue_depth", start + timedelta(minutes=40))
-    assert queue > 10_000
-    ended = sim.stop_scenario("queue_backlog", company, service, now=start + timedelta(minutes=41))
-    assert [e.ended_at for e in ended] == [start + timedelta(minutes=41)]
+    grown = _stored(cur, company, service, "queue_depth", start + timedelta(minutes=25))
+    assert grown > 2_000  # the backlog breached its rule, so an incident opened …
+    scaled = cur.execute(
+        "SELECT count(*) FROM action_attempts WHERE company = ? AND service = ? AND action = 'scale_workers' "
+        "AND kind = 'auto' AND outcome = 'succeeded'",
+        [company, service],
+    ).fetchall()[0][0]
+    assert scaled == 1  # … the agent added workers by itself (a safe action) …
+    assert _stored(cur, company, service, "queue_depth", start + timedelta(minutes=40)) < grown  # … and it drains
+    assert not [e for e in sim.scenarios(company) if e.pattern == episode.pattern]  # workers took it on
+    assert sim.stop_scenario("queue_backlog", company, service, now=start + timedelta(minutes=41)) == []
     sim.run_round(start + timedelta(minutes=120))
     assert _stored(cur, company, service, "queue_depth", start + timedelta(minutes=120)) < 2_000
 

@@ -198,7 +198,7 @@ def test_detection_hears_of_fresh_snapshots_only_and_its_failure_is_not_the_push
 ) -> None:
     calls = []
 
-    def hook(*, company, until, cur=None):  # declares no `services`: it is not passed
+    def hook(*, company, until, cur=None):
         calls.append((company, until))
         raise RuntimeError("detection broke")
 
@@ -220,7 +220,7 @@ def test_detection_requests_during_a_run_fold_into_one_more_run(monkeypatch: pyt
             started.set()
             release.wait(5)
 
-    monkeypatch.setattr(detect, "after_ingest", hook, raising=False)
+    monkeypatch.setattr(ingest, "after_ingest", hook)
     first = threading.Thread(
         target=ingest.detect_soon, kwargs={"company": "acme", "services": ["api"], "until": NOW}
     )
@@ -232,9 +232,9 @@ def test_detection_requests_during_a_run_fold_into_one_more_run(monkeypatch: pyt
     release.set()
     first.join(5)
     assert calls == [
-        ("acme", ("api",), NOW),
-        ("other", ("x",), NOW),
-        ("acme", ("db", "web"), NOW + timedelta(minutes=2)),
+        ("acme", ["api"], NOW),
+        ("other", ["x"], NOW),
+        ("acme", ["db", "web"], NOW + timedelta(minutes=2)),
     ]
     ingest.detect_soon(company="acme", services=["api"], until=NOW)  # nothing pending: runs at once
     assert len(calls) == 4

@@ -1,0 +1,10 @@
+"""The Incident Response Agent: reads an incident's data, names the pattern, writes the brief.
+
+Data flow: `evidence.read_situation` (rows → statistics) → `patterns.classify` (statistics →
+finding) → `brief.compose` (finding → words, projection, customer draft) → `service.refresh`
+(brief → store, recommendation, safe auto-actions).
+"""
+
+from calmops.agent.service import after_detection, current_brief, recommendations, refresh
+
+__all__ = ["after_detection", "current_brief", "recommendations", "refresh"]
