@@ -194,7 +194,8 @@ def test_live_scenarios_start_play_and_stop(db: Database) -> None:
         [company, service],
     ).fetchall()[0][0]
     assert scaled == 1  # … the agent added workers by itself (a safe action) …
-    assert _stored(cur, company, service, "queue_depth", start + timedelta(minutes=40)) < grown  # … and it drains
+    drained = _stored(cur, company, service, "queue_depth", start + timedelta(minutes=40))
+    assert drained < grown  # … and the backlog drains
     assert not [e for e in sim.scenarios(company) if e.pattern == episode.pattern]  # workers took it on
     assert sim.stop_scenario("queue_backlog", company, service, now=start + timedelta(minutes=41)) == []
     sim.run_round(start + timedelta(minutes=120))
