@@ -3,35 +3,53 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.integration.test_cli_registry import calmops, ok, refused
+from calmops.cli import main
+from tests.integration.test_cli_registry import NO_SERVER, calmops, ok
 
 
-def test_executor_commands_straight_on_the_store(tmp_path: Path) -> None:
-    db = tmp_path / "cli.duckdb"
-    ok(calmops("company", "add", "acme-freight", "--name", "Acme Freight", db=db))
-    out = ok(calmops("executor", "set", "--company", "acme-freight", "--url", "https://hooks.example/calmops",
-                     db=db))  # fmt: skip
-    assert "* of acme-freight is POSTed to https://hooks.example/calmops" in out
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The CLI in this process (no interpreter start per command); the autouse fixture's CALMOPS_DB."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_executor_commands_straight_on_the_store(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CALMOPS_URL", NO_SERVER)
+    assert _cli(capsys, "company", "add", "acme-freight", "--name", "Acme Freight")[0] == 0
+    code, out, err = _cli(
+        capsys, "executor", "set", "--company", "acme-freight", "--url", "https://hooks.example/a"
+    )
+    assert code == 0 and "working on" in err  # no server: straight on the store
+    assert "* of acme-freight is POSTed to https://hooks.example/a" in out
     secret = out.split("secret (shown only now; the receiver checks signatures with it): ")[1].strip()
     assert len(secret) >= 32
-    out = ok(calmops("executor", "set", "--company", "acme-freight", "--action", "scale_workers", "--url",
-                     "https://hooks.example/scale", "--secret", "a-long-enough-secret", "--timeout", "3",
-                     "--retries", "1", db=db))  # fmt: skip
-    assert "scale_workers of acme-freight" in out and "secret" not in out.split("\n", 1)[1]
-    listed = ok(calmops("executor", "list", "--company", "acme-freight", db=db))
-    assert listed.index("*") < listed.index("scale_workers")
+    code, out, _ = _cli(capsys, "executor", "set", "--company", "acme-freight", "--action", "scale_workers",
+                        "--url", "https://hooks.example/scale", "--secret", "a-long-enough-secret",
+                        "--timeout", "3", "--retries", "1")  # fmt: skip
+    assert code == 0 and "scale_workers of acme-freight" in out and "secret" not in out
+    code, listed, _ = _cli(capsys, "executor", "list", "--company", "acme-freight")
+    assert code == 0 and listed.index("*") < listed.index("scale_workers")
     assert "timeout 3 s, 1 retries, secret …cret" in listed
     assert secret not in listed and "a-long-enough-secret" not in listed
-    refused(calmops("executor", "set", "--company", "acme-freight", "--url", "ftp://x", db=db), "field url")
-    out = ok(calmops("executor", "remove", "--company", "acme-freight", "--action", "scale_workers", db=db))
-    assert "removed the executor for scale_workers" in out
-    refused(calmops("executor", "remove", "--company", "acme-freight", "--action", "scale_workers", db=db),
-            "no executor")  # fmt: skip
+    code, _, err = _cli(capsys, "executor", "set", "--company", "acme-freight", "--url", "ftp://x")
+    assert code == 1 and "error:" in err and "field url" in err
+    code, _, err = _cli(capsys, "executor", "list", "--company", "nobody")
+    assert code == 1 and "unknown company" in err
+    code, out, _ = _cli(
+        capsys, "executor", "remove", "--company", "acme-freight", "--action", "scale_workers"
+    )
+    assert code == 0 and "removed the executor for scale_workers" in out
+    code, _, err = _cli(
+        capsys, "executor", "remove", "--company", "acme-freight", "--action", "scale_workers"
+    )
+    assert code == 1 and "no executor" in err
 
 
 @pytest.mark.server
