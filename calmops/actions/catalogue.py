@@ -33,6 +33,10 @@ RECENT_WINDOW = timedelta(minutes=3)
 STALE_AFTER = timedelta(minutes=15)
 # After the settle time, how long a verification waits for late samples before giving up.
 VERIFY_GRACE = timedelta(minutes=10)
+# An attempt still pending this long after it was planned was never carried out (its dispatcher
+# stopped, or was never called): it is failed, so it no longer holds its incident "settling".
+# Longer than the slowest webhook delivery (60 s timeout, 5 retries, backoff).
+ABANDONED_AFTER = timedelta(minutes=15)
 
 # Higher is worse for every canonical metric except these.
 LOWER_IS_WORSE: frozenset[str] = frozenset({"up"})

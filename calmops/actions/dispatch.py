@@ -104,7 +104,7 @@ def _execute(db: Database, attempt: Attempt, now: datetime | None) -> Execution:
         return Execution(
             Outcome.SUCCEEDED if result.ok else Outcome.FAILED, "webhook", result.summary, response
         )
-    from calmops.demo import scenarios  # the demo imports detection; imported only when it is needed
+    from calmops.demo import scenarios  # the demo imports detection: imported when needed
 
     if scenarios.is_demo_company(db, company=attempt.company):
         try:

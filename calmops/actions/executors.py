@@ -221,6 +221,15 @@ def executor_for(cur: Cursor, *, company: str, action: str) -> ExecutorConfig | 
     return configs[0] if configs else None
 
 
+def can_execute(cur: Cursor, *, company: str, action: str) -> bool:
+    """Whether anything would carry ``action`` out for ``company``: a webhook, or the demo world."""
+    if executor_for(cur, company=company, action=action) is not None:
+        return True
+    from calmops.demo.live import is_demo_company  # the demo imports detection: imported when needed
+
+    return is_demo_company(cur, company)
+
+
 # --------------------------------------------------------------------------- the webhook
 
 

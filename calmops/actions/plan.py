@@ -11,6 +11,7 @@ from datetime import datetime
 from calmops.actions import catalogue, guards
 from calmops.actions.attempts import Attempt, Kind, Outcome, Verdict, insert_attempt
 from calmops.actions.catalogue import DEFAULT_RAILS, GuardRails
+from calmops.actions.executors import can_execute
 from calmops.actions.verify import recent_value
 from calmops.incidents import add_event
 from calmops.store.db import Cursor
@@ -35,15 +36,18 @@ def plan_auto(
 
     Allowed: a ``pending`` attempt with the metric's value before it and its settle time, and an
     ``auto_action`` timeline event; the caller then hands the id to ``dispatch`` after committing.
-    Refused: None, and the refusal is recorded (a ``skipped`` attempt and a timeline event) only
-    when it is news, so evaluation rounds in one cooldown do not fill the timeline. Two planners
-    racing for the same (service, action) both write its ``action_guard`` row, so one of them gets
+    Refused (a guard rail, or nothing to carry it out: no webhook and not a demo company): None,
+    and the refusal is recorded (a ``skipped`` attempt and a timeline event) only when it is news,
+    so the evaluation rounds of one cooldown do not fill the timeline. Two planners racing for the
+    same (service, action) both write its ``action_guard`` row, so one of them gets
     ``duckdb.TransactionException``; run this under ``retry_conflicts`` and the retry is refused.
     """
     act = Action(action)
     refusal = guards.check(
         cur, company=company, incident_id=incident_id, service=service, action=act, now=now, rails=rails
     )
+    if refusal is None and not can_execute(cur, company=company, action=act.value):
+        refusal = guards.Refusal("no_executor", f"no executor configured for {act.value}")
     if refusal is not None:
         _record_refusal(cur, company, incident_id, service, act, reason, metric, now, refusal)
         return None

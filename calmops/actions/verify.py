@@ -69,7 +69,9 @@ VERDICT_WORDS = {
 
 def verify_due(cur: Cursor, *, company: str, now: datetime) -> list[Attempt]:
     """Judge the attempts whose settle time has passed (in the caller's transaction); each verdict
-    is stored and told on the timeline (kind ``verification``). Returns the attempts judged."""
+    is stored and told on the timeline (kind ``verification``). Returns the attempts judged.
+    Attempts that were never carried out are failed on the way (``ABANDONED_AFTER``)."""
+    _fail_abandoned(cur, company=company, now=now)
     rows = cur.execute(
         f"""SELECT {COLUMNS} FROM action_attempts
             WHERE company = ? AND verdict = 'pending' AND outcome = 'succeeded' AND settle_until <= ?
@@ -124,3 +126,19 @@ def _verify(cur: Cursor, attempt: Attempt, now: datetime) -> Attempt | None:
               "services": list(services), "before": attempt.before_value, "after": after},
     )  # fmt: skip
     return Attempt.from_row(row[0])
+
+
+def _fail_abandoned(cur: Cursor, *, company: str, now: datetime) -> None:
+    rows = cur.execute(
+        f"""UPDATE action_attempts SET outcome = 'failed', verdict = NULL, finished_at = ?,
+               detail = 'never carried out: the dispatch stopped before it recorded an outcome'
+            WHERE company = ? AND outcome = 'pending' AND requested_at < ? RETURNING {COLUMNS}""",
+        [now, company, now - catalogue.ABANDONED_AFTER],
+    ).fetchall()
+    for attempt in (Attempt.from_row(r) for r in rows):
+        what = f"{catalogue.label(attempt.action).capitalize()} on {attempt.service}"
+        add_event(
+            cur, company=company, incident_id=attempt.incident_id, ts=now, kind="executed", actor=SYSTEM,
+            message=f"{what} failed: {attempt.detail}",
+            outcome=attempt.outcome, data={"attempt_id": attempt.id, "action": attempt.action},
+        )  # fmt: skip

@@ -35,7 +35,14 @@ from calmops.demo.records import (
     load_versions,
 )
 from calmops.demo.samples import LOOKBACK_S, series_table, service_values
-from calmops.demo.world import CompanyWorld, ServiceSpec, company_profile, define_world, metrics_for
+from calmops.demo.world import (
+    CompanyWorld,
+    ServiceSpec,
+    company_profile,
+    company_profiles,
+    define_world,
+    metrics_for,
+)
 from calmops.detect import after_ingest
 from calmops.store import Database, unit_of_work
 from calmops.store.db import Cursor
@@ -62,6 +69,20 @@ class LiveWorld:
 
     def company(self, slug: str) -> CompanyWorld | None:
         return next((c for c in self.companies if c.slug == slug), None)
+
+
+def is_demo_company(cur: Cursor, company: str) -> bool:
+    """Whether ``company`` is a tenant of the demo world in this store (cheap: no series are read)."""
+    params = load_params(cur)
+    if params is None:
+        return False
+    if "companies" in params:
+        demo = {p.slug for p in company_profiles(int(params["companies"]))}
+    else:
+        demo = {r[0] for r in cur.execute("SELECT DISTINCT company FROM demo_episodes").fetchall()}
+    if company not in demo:
+        return False
+    return bool(cur.execute("SELECT count(*) FROM companies WHERE company = ?", [company]).fetchall()[0][0])
 
 
 def load_world(cur: Cursor, *, seed: int) -> LiveWorld:

@@ -6,10 +6,13 @@ the episodes on every request, so starting one changes what the services answer 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from calmops import runtime
 from calmops.config import settings
+from calmops.demo import live as live_world
 from calmops.demo.episodes import Episode
-from calmops.demo.live import ScenarioError, Simulation, load_world
+from calmops.demo.live import ScenarioError, Simulation
 from calmops.demo.mitigations import Outcome
 from calmops.demo.records import load_params
 from calmops.store import Database
@@ -63,15 +66,17 @@ def is_demo(db: Database) -> bool:
 
 def is_demo_company(db: Database, *, company: str) -> bool:
     """Whether ``company`` is one of the demo world's tenants (the simulation plays it)."""
-    cur = db.cursor()
-    params = load_params(cur)
-    if params is None:
-        return False
-    return load_world(cur, seed=int(params.get("seed", 7))).company(company) is not None
+    return live_world.is_demo_company(db.cursor(), company)
 
 
 def mitigate(
-    db: Database, *, company: str, service: str, action: str, attempt_id: int | None = None, now=None
+    db: Database,
+    *,
+    company: str,
+    service: str,
+    action: str,
+    attempt_id: int | None = None,
+    now: datetime | None = None,
 ) -> Outcome:
     """Apply a catalogue action to the demo world (the demo executor); see ``calmops.demo.mitigations``."""
     return _simulation(db).mitigate(action, company, service, now, attempt_id=attempt_id)

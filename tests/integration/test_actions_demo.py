@@ -151,10 +151,14 @@ def test_a_circuit_breaker_shields_the_callers_while_the_external_stays_down(db:
     before = values_now(cur, company=COMPANY, service="dispatch-worker", now=start + timedelta(minutes=10))[1]
     assert before["error_rate"] > 0.05
     incident = _incident(cur, "carrier-gateway", "up", start + timedelta(minutes=2))
-    done = actions.execute_approved(
-        db, company=COMPANY, incident_id=incident, recommendation_id=None, action="open_circuit_breaker",
-        actor="dana", now=start + timedelta(minutes=10),
-    )  # fmt: skip
+    with unit_of_work(cur):  # safe, and a demo company has the demo world to carry it out: it runs by itself
+        planned = actions.plan_auto(
+            cur, company=COMPANY, incident_id=incident, service="carrier-gateway",
+            action="open_circuit_breaker", reason="carriers' API unreachable", metric="error_rate",
+            now=start + timedelta(minutes=10),
+        )  # fmt: skip
+    assert planned is not None
+    (done,) = actions.dispatch(db, attempt_ids=[planned.id], now=start + timedelta(minutes=10))
     assert done.outcome == "succeeded" and done.watched == ("dispatch-worker",)
     assert "carrier-gateway itself stays down" in done.detail
     later = start + timedelta(minutes=14)

@@ -191,14 +191,15 @@ def test_the_actions_own_webhook_wins_over_the_companys_default(
     assert len(receiver.requests) == 1
 
 
-def test_without_an_executor_the_attempt_is_skipped(db: Database, cur: Cursor) -> None:
+def test_without_an_executor_an_approved_attempt_is_skipped(db: Database, cur: Cursor) -> None:
+    actions.remove_executor(cur, company=COMPANY, action="*")
     incident = open_one(cur)
-    done = _run(db, cur, incident)
-    assert (done.outcome, done.verdict, done.detail) == (
-        "skipped",
-        None,
-        "no executor configured for scale_workers",
-    )
+    done = actions.execute_approved(
+        db, company=COMPANY, incident_id=incident, recommendation_id=None, action="restart_service",
+        actor="dana", now=T0,
+    )  # fmt: skip
+    assert (done.outcome, done.verdict) == ("skipped", None)
+    assert done.detail == "no executor configured for restart_service"
     assert get_incident(cur, company=COMPANY, incident_id=incident).summary.status == "open"
     assert actions.dispatch(db, attempt_ids=[done.id]) == [done]  # dispatched once only
     assert actions.dispatch(db, attempt_ids=[10**9]) == []
@@ -253,7 +254,7 @@ def test_executor_configuration_is_validated_audited_and_never_lists_the_secret(
     audited = cur.execute(
         "SELECT action, after FROM audit_log WHERE company = ? AND entity = 'executor' ORDER BY id", [COMPANY]
     ).fetchall()
-    assert [a[0] for a in audited] == ["executor.set", "executor.delete"]
+    assert [a[0] for a in audited] == ["executor.set", "executor.set", "executor.delete"]  # the world's, ours
     assert generated.secret not in str(audited)
 
 

@@ -21,12 +21,16 @@ WORKER = "dispatch-worker"
 
 
 def make_world(cur: Cursor) -> None:
-    """A company with a worker that calls an external gateway (no demo world: no executor)."""
+    """A company with a worker that calls an external gateway, and a webhook for its actions
+    (planning never calls it; tests that dispatch point it at a receiver of their own)."""
     with unit_of_work(cur):
         create_company(cur, company=COMPANY, name="Acme Freight", now=T0 - timedelta(days=1))
     register_service(cur, company=COMPANY, service="carrier-gateway", kind="external", actor="test")
     register_service(cur, company=COMPANY, service=WORKER, kind="worker", depends_on=["carrier-gateway"],
                      actor="test")  # fmt: skip
+    actions.set_executor(
+        cur, company=COMPANY, action="*", url="http://127.0.0.1:9/not-called", secret="x" * 16
+    )
 
 
 def open_one(cur: Cursor, service: str = WORKER, family: str = "queue_depth") -> int:
@@ -177,3 +181,12 @@ def test_an_effective_action_may_run_again_after_its_cooldown(cur: Cursor) -> No
 def test_unknown_actions_are_a_programming_error(cur: Cursor) -> None:
     with pytest.raises(ValueError):
         plan(cur, open_one(cur), "drop_database", T0)
+
+
+def test_without_anything_to_carry_it_out_an_action_is_not_planned(cur: Cursor) -> None:
+    actions.remove_executor(cur, company=COMPANY, action="*")
+    incident = open_one(cur)
+    assert plan(cur, incident, "scale_workers", T0) is None
+    assert plan(cur, incident, "scale_workers", T0 + timedelta(minutes=30)) is None
+    (refused,) = skipped(cur, incident)
+    assert (refused.refusal, refused.detail) == ("no_executor", "no executor configured for scale_workers")

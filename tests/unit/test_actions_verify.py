@@ -130,3 +130,19 @@ def test_a_circuit_breaker_is_judged_on_the_callers(cur: Cursor) -> None:
     with unit_of_work(cur):
         (judged,) = actions.verify_due(cur, company=COMPANY, now=T0 + timedelta(minutes=5))
     assert judged.verdict == "effective" and judged.after_value == 0.004
+
+
+def test_an_attempt_never_carried_out_is_failed_and_stops_holding_its_incident(cur: Cursor) -> None:
+    store(cur, WORKER, "queue_depth", [(T0 - timedelta(minutes=m), 12_000.0) for m in range(3)])
+    incident = open_one(cur)
+    stuck = plan(cur, incident, "scale_workers", T0)  # planned, but its dispatcher never reported back
+    assert stuck is not None
+    assert plan(cur, incident, "scale_workers", T0 + timedelta(minutes=12)) is None  # still "settling"
+    with unit_of_work(cur):
+        assert actions.verify_due(cur, company=COMPANY, now=T0 + timedelta(minutes=10)) == []
+    assert actions.get_attempt(cur, attempt_id=stuck.id).outcome == "pending"
+    with unit_of_work(cur):
+        actions.verify_due(cur, company=COMPANY, now=T0 + timedelta(minutes=16))
+    failed = actions.get_attempt(cur, attempt_id=stuck.id)
+    assert (failed.outcome, failed.verdict) == ("failed", None) and "never carried out" in failed.detail
+    assert plan(cur, incident, "scale_workers", T0 + timedelta(minutes=17)) is not None
