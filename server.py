@@ -65,8 +65,7 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     config = settings()
     port = st_config.get_option("server.port") or config.port  # where this very server listens
     _no_delay_on_listeners(int(port))
-    collector = Collector(db, interval_s=config.collect_interval_s, base_url=f"http://127.0.0.1:{port}")
-    feeders: list = [collector]
+    feeders: list = []
     params = demo_params(db.cursor())
     if params is not None:
         from calmops.demo.live import Simulation
@@ -78,6 +77,12 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
         simulation = Simulation(db, interval_s=config.collect_interval_s, seed=seed, write_rounds=not probed)
         runtime.set_simulation(simulation)
         feeders.append(simulation)
+    # The demo fills the gap since the last run first; rounds racing that backfill would lose.
+    after = feeders[0].ready if feeders else None
+    collector = Collector(
+        db, interval_s=config.collect_interval_s, base_url=f"http://127.0.0.1:{port}", after=after
+    )
+    feeders.insert(0, collector)
     for feeder in feeders:
         await asyncio.to_thread(feeder.start)
     runtime.set_feeder(Feeders(*feeders))

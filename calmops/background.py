@@ -19,9 +19,11 @@ log = logging.getLogger("calmops")
 class BackgroundLoop:
     """Subclasses implement ``_tick`` (and ``_first`` when starting up differs)."""
 
-    def __init__(self, *, interval_s: float, name: str) -> None:
+    def __init__(self, *, interval_s: float, name: str, after: threading.Event | None = None) -> None:
         self._interval_s = interval_s
         self._name = name
+        self._after = after  # another loop's ``ready``: its start-up work goes first
+        self.ready = threading.Event()  # set once the first round (start-up work) is done
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_round_at: datetime | None = None
@@ -47,7 +49,12 @@ class BackgroundLoop:
         return CollectorState(self._last_round_at, self._ok, running, self._error)
 
     def _run(self) -> None:
+        if self._after is not None:  # e.g. the demo's backfill rewrites every `latest` row at start
+            while not self._after.wait(0.5):
+                if self._stop.is_set():
+                    return
         self._guarded(self._first)
+        self.ready.set()
         while not self._stop.wait(self._interval_s):
             self._guarded(self._tick)
 

@@ -5,6 +5,13 @@ finding) → `brief.compose` (finding → words, projection, customer draft) →
 (brief → store, recommendation, safe auto-actions).
 """
 
-from calmops.agent.service import after_detection, current_brief, recommendations, refresh
+from calmops.agent.service import (
+    Headline,
+    after_detection,
+    current_brief,
+    headlines,
+    recommendations,
+    refresh,
+)
 
-__all__ = ["after_detection", "current_brief", "recommendations", "refresh"]
+__all__ = ["Headline", "after_detection", "current_brief", "headlines", "recommendations", "refresh"]

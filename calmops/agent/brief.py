@@ -91,6 +91,7 @@ class Draft:
     generated_at: datetime
     auto_planned: tuple[Action, ...] = field(default_factory=tuple)
     stage: str = "active"  # or "resolved": the brief at resolution is a version of its own
+    headline: str = ""  # the summary's first sentence: why an automatic action was asked for
 
     def to_json(self, *, recommendation: dict) -> dict:
         return {
@@ -355,4 +356,5 @@ def compose(sit: Situation, finding: Finding, others: list[Finding], attempts: l
         generated_at=sit.now,
         auto_planned=book.auto_actions if level != Confidence.LOW else (),
         stage="resolved" if detail.status == IncidentStatus.RESOLVED else "active",
+        headline=f"{book.label} on {finding.origin}: {finding.lead}",
     )

@@ -247,7 +247,7 @@ def _plan_auto(
     for action in draft.auto_planned:
         attempt = actions.plan_auto(
             cur, company=company, incident_id=incident_id, service=draft.origin, action=action,
-            reason=draft.summary, metric=draft.metric or None, now=now,
+            reason=draft.headline, metric=draft.metric or None, now=now,
         )  # fmt: skip
         if attempt is not None:
             planned.append(attempt.id)
@@ -294,9 +294,63 @@ def after_detection(
             planned += stored.planned
     if planned:
         actions.dispatch(db, attempt_ids=planned, now=now)
+        for stored in [s for s in done if s.planned]:  # the brief says how the actions went
+            retry_conflicts(
+                lambda i=stored.incident_id: _refresh_one(
+                    cur, company=company, incident_id=i, now=now, act=False
+                )
+            )
     return done
 
 
-def _refresh_one(cur: Cursor, *, company: str, incident_id: int, now: datetime) -> Stored | None:
+def _refresh_one(
+    cur: Cursor, *, company: str, incident_id: int, now: datetime, act: bool = True
+) -> Stored | None:
     with unit_of_work(cur):
-        return refresh(cur, company=company, incident_id=incident_id, now=now)
+        return refresh(cur, company=company, incident_id=incident_id, now=now, act=act)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What a list row shows of an incident's brief: the summary and the recommendation."""
+
+    pattern: str
+    summary: str
+    action: str | None
+    risk: str | None
+    status: str | None
+
+    def to_json(self) -> dict:
+        recommendation = None
+        if self.action:
+            recommendation = {"action": self.action, "risk": self.risk, "status": self.status}
+        return {"pattern": self.pattern, "summary": self.summary, "recommendation": recommendation}
+
+
+def headlines(cur: Cursor, *, company: str, incident_ids: list[int]) -> dict[int, Headline]:
+    """The newest brief's summary and recommendation of each listed incident (two queries a page)."""
+    if not incident_ids:
+        return {}
+    marks = ", ".join("?" for _ in incident_ids)
+    rows = cur.execute(
+        f"""SELECT incident_id, arg_max(pattern, version), arg_max(body->>'summary', version),
+                   arg_max(CAST(body->'recommendation'->>'id' AS BIGINT), version)
+            FROM briefs WHERE company = ? AND incident_id IN ({marks}) GROUP BY incident_id""",
+        [company, *incident_ids],
+    ).fetchall()
+    rec_ids = [r[3] for r in rows if r[3] is not None]
+    recs = {}
+    if rec_ids:
+        marks = ", ".join("?" for _ in rec_ids)
+        recs = {
+            r[0]: r[1:]
+            for r in cur.execute(
+                f"SELECT id, action, risk, status FROM recommendations WHERE company = ? AND id IN ({marks})",
+                [company, *rec_ids],
+            ).fetchall()
+        }
+    out = {}
+    for incident_id, pattern, text, rec_id in rows:
+        action, risk, status = recs.get(rec_id, (None, None, None))
+        out[incident_id] = Headline(pattern, text or "", action, risk, status)
+    return out

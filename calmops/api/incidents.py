@@ -99,7 +99,10 @@ def _list(request: Request) -> dict:
         before_id=id_cursor(after),
     )
     found, nxt = one_page(found, limit, lambda s: s.id)
-    return {"incidents": [summary_json(s) for s in found], "next": nxt}
+    briefs = agent.headlines(cursor(), company=company, incident_ids=[s.id for s in found])
+    empty = {"pattern": None, "summary": None, "recommendation": None}
+    rows = [{**summary_json(s), **(briefs[s.id].to_json() if s.id in briefs else empty)} for s in found]
+    return {"incidents": rows, "next": nxt}
 
 
 @endpoint

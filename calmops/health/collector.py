@@ -32,8 +32,16 @@ class Collector(BackgroundLoop):
     resolved against it, so the demo's own endpoints keep working on any ``PORT``.
     """
 
-    def __init__(self, db: Database, *, interval_s: float, base_url: str, max_workers: int = 32) -> None:
-        super().__init__(interval_s=max(0.2, float(interval_s)), name="calmops-collector")
+    def __init__(
+        self,
+        db: Database,
+        *,
+        interval_s: float,
+        base_url: str,
+        max_workers: int = 32,
+        after: threading.Event | None = None,
+    ) -> None:
+        super().__init__(interval_s=max(0.2, float(interval_s)), name="calmops-collector", after=after)
         self._db = db
         self._base_url = base_url.rstrip("/") + "/"
         self._max_workers = max_workers

@@ -149,8 +149,12 @@ def _auto_actions(attempts: list[dict], tz: tzinfo) -> None:
         if a.get("service"):
             text += f" on {md(a['service'])}"
         text += f" {_badge(OUTCOME_BADGE.get(outcome, 'gray'), outcome)}"
-        if verdict:
+        if outcome == "succeeded" and verdict == "pending":
+            text += f" {_badge('gray', 'checking the effect', ':material/hourglass_top:')}"
+        elif outcome == "succeeded" and verdict:
             text += f" {_badge(VERDICT_BADGE.get(verdict, 'gray'), verdict.replace('_', ' '))}"
+        elif outcome == "skipped" and a.get("refusal"):
+            text += f" :gray[:small[{md(a['refusal'])}]]"
         lines.append(f"- {text}")
     st.markdown(":small[:gray[Automatic actions]]\n" + "\n".join(lines))
 

@@ -20,6 +20,7 @@ from calmops.health.models import CompanyHealth
 from calmops.incidents import IncidentCounts, IncidentSummary, InvalidIncidentError
 from calmops.store import cursor, get_db, unit_of_work
 from calmops.ui import tiles
+from calmops.ui.brief import action_words
 from calmops.ui.style import INCIDENT_STATUS, SEVERITY, md
 from calmops.vocabulary import HealthStatus, IncidentStatus, Severity
 
@@ -286,12 +287,15 @@ def incident_frame(
     rows: list[IncidentSummary],
     *,
     affected: dict[int, tuple[str, ...]],
+    briefs: dict[int, agent.Headline],
     now: datetime,
     tz: tzinfo,
     company: str,
 ) -> pd.DataFrame:
-    """The list as a table: what, where, how bad, where it stands, for how long, and its flags."""
-    columns = ["#", "Title", "Service", "Severity", "Status", "Age", "Flags", "Started", "Affected"]
+    """The list as a table: what, where, how bad, where it stands, for how long, what the agent
+    recommends, its brief's summary, and its flags."""
+    columns = ["#", "Title", "Service", "Severity", "Status", "Age", "Recommended", "Summary", "Flags",
+               "Started", "Affected"]  # fmt: skip
     return pd.DataFrame(
         [
             {
@@ -301,6 +305,8 @@ def incident_frame(
                 "Severity": [SEVERITY[i.severity].label],
                 "Status": [INCIDENT_STATUS[i.status].label],
                 "Age": _age(i, now),
+                "Recommended": _recommended(briefs.get(i.id)),
+                "Summary": briefs[i.id].summary if i.id in briefs else "",
                 "Flags": flag_text(i.flags),
                 "Started": timefmt.to_zone(i.started_at, tz).replace(tzinfo=None),
                 "Affected": ", ".join(s for s in affected.get(i.id, ()) if s != i.service),
@@ -309,6 +315,16 @@ def incident_frame(
         ],
         columns=columns,
     )
+
+
+def _recommended(headline: agent.Headline | None) -> str:
+    """``pause batch jobs · low`` (with its decision once taken), or blank before the first brief."""
+    if headline is None or headline.action is None:
+        return ""
+    text = f"{action_words(headline.action)} · {headline.risk}"
+    if headline.status and headline.status != "proposed":
+        text += f" · {headline.status}"
+    return text
 
 
 def _chips(label: str, looks: dict, width: int) -> st.column_config.MultiselectColumn:
@@ -333,6 +349,12 @@ def _column_config() -> dict:
         "Status": _chips("Status", INCIDENT_STATUS, 106),
         "Age": st.column_config.TextColumn(
             "Age", width=84, help="How long it has been going on; once resolved, how long it lasted"
+        ),
+        "Recommended": st.column_config.TextColumn(
+            "Recommended", width=150, help="The agent's recommendation and its risk (decided ones say so)"
+        ),
+        "Summary": st.column_config.TextColumn(
+            "Summary", width=260, help="The brief's summary; hover to read it"
         ),
         "Flags": st.column_config.TextColumn("Flags", width=80),
         "Started": st.column_config.DatetimeColumn("Started", format="D MMM HH:mm", width=92),
@@ -370,8 +392,10 @@ def _incident_list(company: str, filters: Filters, tz: tzinfo, refresh_s: float)
         no_match(company)
         return
     rows = ordered(rows)
-    affected = incidents.affected_services(cur, company=company, incident_ids=[i.id for i in rows])
-    frame = incident_frame(rows, affected=affected, now=now, tz=tz, company=company)
+    ids = [i.id for i in rows]
+    affected = incidents.affected_services(cur, company=company, incident_ids=ids)
+    briefs = agent.headlines(cur, company=company, incident_ids=ids)
+    frame = incident_frame(rows, affected=affected, briefs=briefs, now=now, tz=tz, company=company)
     shown_before = st.session_state.get(_shown_key(company))
     event = st.dataframe(
         frame,
@@ -383,7 +407,6 @@ def _incident_list(company: str, filters: Filters, tz: tzinfo, refresh_s: float)
         selection_mode="single-row",
         column_config=_column_config(),
     )
-    ids = [i.id for i in rows]
     st.session_state[_shown_key(company)] = ids
     picked = event.selection.rows if event is not None else []
     if picked:

@@ -10,8 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from calmops import clock, incidents, timefmt
+from calmops import agent, clock, incidents, timefmt
 from calmops.store import cursor, unit_of_work
+from calmops.ui.brief import action_words
+from calmops.ui.style import md
 from tests.app.conftest import texts
 from tests.app.test_incidents import use_replayed_world
 
@@ -65,7 +67,10 @@ def test_header_timeline_in_order_and_charts_with_the_incident_shaded(replayed, 
     assert f"**{s.service}**" in said
     assert "Started" in said and "Duration" in said and "Acknowledged" in said
     assert s.started_at.strftime("%H:%M UTC") in said
-    assert "decision brief arrives with the incident response agent" in said
+    brief = agent.current_brief(cursor(), company=company, incident_id=incident_id)
+    assert md(brief["summary"]) in said  # the brief leads, as a card
+    assert f"{brief['confidence']} confidence" in said and "Expected effect" in said
+    assert md(action_words(brief["recommendation"]["action"]).capitalize()) in said
     entries = _entries(at)
     assert len(entries) == len(detail.timeline) >= 5
     times = [e[2:7] for e in entries]
@@ -98,10 +103,12 @@ def test_raw_timeline_is_one_click_away(replayed, app) -> None:
     company = replayed[0]
     incident_id = _longest(company)
     at = _open(app, company, incident_id)
-    assert "Raw timeline" in at.expander[-1].label and not at.dataframe
+    shown = len(at.dataframe)  # the brief's current-state table
+    assert "Raw timeline" in at.expander[-1].label and shown <= 1
     at.session_state[f"raw_timeline_{incident_id}"] = True
     at.run()
-    frame = at.dataframe[0].value
+    assert len(at.dataframe) == shown + 1
+    frame = at.dataframe[-1].value
     assert len(frame) == len(
         incidents.get_incident(cursor(), company=company, incident_id=incident_id).timeline
     )

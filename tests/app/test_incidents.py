@@ -105,9 +105,11 @@ def test_replayed_incidents_are_counted_and_listed_active_first(replayed, app) -
     assert "Resolved" not in statuses[: len(active)]
     assert set(statuses[len(active) :]) == {"Resolved"}
     assert list(table.columns) == [
-        "#", "Title", "Service", "Severity", "Status", "Age", "Flags", "Started", "Affected",
+        "#", "Title", "Service", "Severity", "Status", "Age", "Recommended", "Summary", "Flags", "Started",
+        "Affected",
     ]  # fmt: skip
     assert table["#"][0] == f"/incident?company={company}&id={_ids(table)[0]}"
+    assert all(table["Summary"]) and all(" · " in r for r in table["Recommended"]), "each row has its brief"
     assert any(table["Affected"]), "dependants that joined an incident are listed"
     assert f"{len(stored)} incidents, active first" in said
 
