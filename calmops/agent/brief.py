@@ -266,8 +266,14 @@ def _area(sit: Situation, hit: list[str]) -> str:
 
 
 def origin_reason(sit: Situation, finding: Finding) -> str | None:
+    """Why the evidence points where it does: dependants that joined, or an upstream that moved first."""
     if finding.origin == sit.service:
-        return None
+        joined = [s for s in sit.detail.affected if s != sit.service]
+        if not joined:
+            return None
+        names = ", ".join(joined)
+        verb = "depends" if len(joined) == 1 else "depend"
+        return f"{names} {verb} on {sit.service} and degraded after it did, so they joined this incident."
     key = sit.get(finding.origin, finding.metric)
     first = (
         f", and its {finding.metric.replace('_', ' ')} left its usual level first"

@@ -184,12 +184,14 @@ def refresh(
     until = detail.summary.resolved_at or now
     sit = read_situation(cur, detail=detail, now=until)
     finding, others = classify(sit)
-    draft = compose(sit, finding, others, _attempts(cur, company, incident_id))
+    attempts = _attempts(cur, company, incident_id)
+    draft = compose(sit, finding, others, attempts)
     planned: tuple[int, ...] = ()
     if act and detail.summary.status not in (IncidentStatus.RESOLVED, IncidentStatus.MONITORING):
         planned = _plan_auto(cur, company=company, incident_id=incident_id, draft=draft, now=now)
-        if planned:
-            draft = compose(sit, finding, others, _attempts(cur, company, incident_id))
+        after = _attempts(cur, company, incident_id)
+        if after != attempts:  # asked for, or refused on record: the brief says so
+            draft = compose(sit, finding, others, after)
     rec = _keep_recommendation(cur, company=company, incident_id=incident_id, draft=draft, now=now)
     body = draft.to_json(recommendation=_public_recommendation(rec))
     mark = fingerprint(draft, rec["id"])
