@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from calmops.agent.evidence import BAND, SeriesStats, Situation
 from calmops.agent.patterns import PLAYBOOKS, UNKNOWN_SCORE, EvidenceItem, Finding
-from calmops.agent.projection import Projection, project
+from calmops.agent.projection import Projection, growth, project
 from calmops.timefmt import clock_time, duration
 from calmops.timeio import to_iso
 from calmops.vocabulary import (
@@ -272,8 +272,8 @@ def origin_reason(sit: Situation, finding: Finding) -> str | None:
         if not joined:
             return None
         names = ", ".join(joined)
-        verb = "depends" if len(joined) == 1 else "depend"
-        return f"{names} {verb} on {sit.service} and degraded after it did, so they joined this incident."
+        verb, they = ("depends", "it") if len(joined) == 1 else ("depend", "they")
+        return f"{names} {verb} on {sit.service} and degraded after it did, so {they} joined this incident."
     key = sit.get(finding.origin, finding.metric)
     first = (
         f", and its {finding.metric.replace('_', ' ')} left its usual level first"
@@ -294,6 +294,12 @@ def risk_if_no_action(sit: Situation, finding: Finding) -> tuple[dict, Projectio
     projection = project(sit, key) if still_bad else None
     if projection is not None:
         text = f"{projection.text()[0].upper()}{projection.text()[1:]}. {text}"
+    elif still_bad and key is not None and (rate := growth(key)) is not None:
+        text = f"{rate[0].upper()}{rate[1:]}, past every threshold. {text}"
+    elif key is not None and not still_bad and finding.pattern != Pattern.UNKNOWN:
+        text = (
+            f"The signals are back in their usual range for now; if it returns: {text[0].lower()}{text[1:]}"
+        )
     return {"text": text, "projection": projection.to_json() if projection else None}, projection
 
 

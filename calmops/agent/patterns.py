@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from calmops.agent.evidence import SeriesStats, Situation
+from calmops.agent.evidence import Sample, SeriesStats, Situation
 from calmops.timefmt import clock_time
 from calmops.vocabulary import Action, Pattern, ServiceKind, format_value, metric_info
 
@@ -147,8 +147,16 @@ def _fmt(metric: str, value: float) -> str:
     return format_value(metric, value)
 
 
+def _shown(stats: SeriesStats) -> Sample:
+    """The sample a statement quotes: the current one, or the worst when it has come down since."""
+    if stats.metric == "up":
+        return stats.peak
+    return stats.current if stats.deviation >= stats.peak_deviation * 0.8 else stats.peak
+
+
 def _item(stats: SeriesStats, text: str, *, at_onset: bool = False) -> EvidenceItem:
-    sample = stats.onset if at_onset and stats.onset is not None else stats.current
+    """A statement tied to the very sample it quotes (the onset's, or the one ``_moved`` shows)."""
+    sample = stats.onset if at_onset and stats.onset is not None else _shown(stats)
     return EvidenceItem(text, stats.service, stats.metric, sample.ts, sample.value)
 
 
@@ -161,8 +169,7 @@ def _moved(stats: SeriesStats) -> str:
     label = metric_info(stats.metric).label.lower()
     if stats.metric == "up":
         return "health check failing" if stats.peak.value < 1 else "health check passing"
-    value = stats.current.value if stats.deviation >= stats.peak_deviation * 0.8 else stats.peak.value
-    return f"{label} {_fmt(stats.metric, value)}{_usual(stats)}"
+    return f"{label} {_fmt(stats.metric, _shown(stats).value)}{_usual(stats)}"
 
 
 def _candidates(sit: Situation) -> list[str]:
@@ -267,7 +274,8 @@ def error_spike_after_deploy(sit: Situation) -> Finding | None:
             _item(errors, f"{svc}: {_moved(errors)}"),
         )  # fmt: skip
         score = (0.9 if svc == sit.service else 0.8) + _origin_bonus(sit, svc, "error_rate")
-        lead = f"errors jumped {minutes} min after {shipped} was deployed ({_moved(errors)})"
+        level = _fmt("error_rate", _shown(errors).value) + _usual(errors)
+        lead = f"errors rose to {level} {minutes} min after {shipped} was deployed"
         return Finding(Pattern.ERROR_SPIKE_AFTER_DEPLOY, score, svc, "error_rate", items, lead)
     return None
 

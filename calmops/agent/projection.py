@@ -78,3 +78,13 @@ def project(sit: Situation, stats: SeriesStats | None) -> Projection | None:
     if not 0 < eta <= HORIZON_S:
         return None
     return Projection(stats.service, stats.metric, goal, round(eta))
+
+
+def growth(stats: SeriesStats) -> str | None:
+    """``queue depth on worker grows by ~120 jobs a minute``: the trend in words when no threshold
+    is left to project to (a queue has no ceiling once past its critical level)."""
+    slope = _slope(stats)
+    if slope is None:
+        return None
+    label = metric_info(stats.metric).label.lower()
+    return f"{label} on {stats.service} grows by ~{format_value(stats.metric, slope * 60)} a minute"

@@ -283,3 +283,23 @@ def test_customer_impact_needs_a_customer_facing_service_degraded_for_minutes() 
     assert (
         not draft.customer_impact and draft.customer_message is None
     )  # a database's disk, no one sees it yet
+
+
+def test_past_every_threshold_the_risk_gives_the_growth_rate_instead_of_an_eta() -> None:
+    change = _bend("dispatch-worker", "queue_depth", lambda m: 12_000 + ramp(-60, 100.0)(m))
+    sit = situation("dispatch-worker", started=STARTED, change=change, family="queue_depth")
+    risk = compose(sit, classify(sit)[0], [], []).risk_if_no_action
+    assert risk["projection"] is None
+    assert risk["text"].startswith("Queue depth on dispatch-worker grows by ~100 jobs a minute")
+
+
+def test_evidence_quotes_the_sample_it_names() -> None:
+    """A spike that has come down is quoted at its worst, and the item points at that sample."""
+    change = _bend("api", "error_rate", lambda m: np.where((m > -2) & (m < 20), 0.2, 0.0))
+    deploy = [(STARTED - timedelta(minutes=10), "api", "deploy", "", "v9")]
+    sit = situation("api", started=STARTED, change=change, events=deploy, family="error_rate")
+    finding, _ = classify(sit)
+    assert finding.pattern == Pattern.ERROR_SPIKE_AFTER_DEPLOY
+    quoted = [e for e in finding.evidence if e.metric == "error_rate" and "usually" in e.text]
+    assert quoted and all(f"{e.value * 100:.1f}%" in e.text for e in quoted)
+    assert "back in their usual range" in compose(sit, finding, [], []).risk_if_no_action["text"]
