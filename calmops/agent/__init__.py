@@ -11,7 +11,16 @@ from calmops.agent.service import (
     current_brief,
     headlines,
     recommendations,
+    recommendations_by_id,
     refresh,
 )
 
-__all__ = ["Headline", "after_detection", "current_brief", "headlines", "recommendations", "refresh"]
+__all__ = [
+    "Headline",
+    "after_detection",
+    "current_brief",
+    "headlines",
+    "recommendations",
+    "recommendations_by_id",
+    "refresh",
+]

@@ -69,9 +69,11 @@ def _recommendation_json(row: tuple) -> dict:
         decided_by,
         decided_at,
         note,
+        incident_id,
     ) = row
     return {
         "id": rec_id,
+        "incident_id": incident_id,
         "action": action,
         "risk": risk,
         "reason": reason,
@@ -87,7 +89,7 @@ def _recommendation_json(row: tuple) -> dict:
 
 
 _REC_COLUMNS = """id, action, risk, reason, expected_effect, status, version, confidence, created_at,
-    decided_by, decided_at, note"""
+    decided_by, decided_at, note, incident_id"""
 
 
 def recommendations(cur: Cursor, *, company: str, incident_id: int) -> list[dict]:
@@ -97,6 +99,17 @@ def recommendations(cur: Cursor, *, company: str, incident_id: int) -> list[dict
         [company, incident_id],
     ).fetchall()
     return [_recommendation_json(r) for r in sorted(rows, key=lambda r: r[0])]
+
+
+def recommendations_by_id(cur: Cursor, *, company: str, ids: list[int]) -> list[dict]:
+    """Recommendations of ``company`` by id (another company's ids are simply not found)."""
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = cur.execute(
+        f"SELECT {_REC_COLUMNS} FROM recommendations WHERE company = ? AND id IN ({marks})", [company, *ids]
+    ).fetchall()
+    return [_recommendation_json(r) for r in rows]
 
 
 def _keep_recommendation(cur: Cursor, *, company: str, incident_id: int, draft: Draft, now: datetime) -> dict:
