@@ -24,7 +24,7 @@ def ask_operator(*, key: str) -> str | None:
     if name:
         return name
     with st.form(f"operator_{key}", border=False):
-        typed = st.text_input("Your name", placeholder="e.g. maria.lopez", help="Recorded with every decision")
+        typed = st.text_input("Your name", placeholder="e.g. maria.lopez", help="Recorded with each decision")
         if st.form_submit_button("Continue", type="primary"):
             try:
                 st.session_state[KEY] = check_actor(typed.strip() or None, default="")
