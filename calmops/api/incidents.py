@@ -118,10 +118,10 @@ def _one(request: Request) -> dict:
     )
     if detail is None:
         raise ApiError(404, f"no incident {raw} in {company!r}", "id")
-    return _full(detail)
+    return full_json(detail)
 
 
-def _full(detail: incidents.IncidentDetail) -> dict:
+def full_json(detail: incidents.IncidentDetail) -> dict:
     cur, company, incident_id = cursor(), detail.summary.company, detail.summary.id
     return detail_json(
         detail,
@@ -157,7 +157,7 @@ def _create(body: dict, actor: str) -> dict:
     except incidents.InvalidIncidentError as exc:
         raise ApiError(400, str(exc), exc.field) from None
     agent.after_detection(get_db(), company=company, incident_ids=[incident_id])
-    return _full(incidents.get_incident(cur, company=company, incident_id=incident_id))
+    return full_json(incidents.get_incident(cur, company=company, incident_id=incident_id))
 
 
 @endpoint
