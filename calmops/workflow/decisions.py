@@ -10,6 +10,7 @@ decided and when. `medium` and `high` risk need an explicit confirmation.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,11 @@ from calmops.workflow.errors import Conflict, Invalid, NotAllowed, WorkflowError
 NEEDS_CONFIRM = (Risk.MEDIUM, Risk.HIGH)
 NOTHING_TO_RUN = (Action.WAIT_AND_WATCH,)  # approving it is the decision; there is nothing to execute
 DECIDED = ("approved", "declined", "executing", "succeeded", "failed")
+RACE_TRIES = 6
+
+
+class _Raced(Exception):
+    """The recommendation moved between this transaction's read and its write."""
 
 
 @dataclass(frozen=True)
@@ -116,9 +122,14 @@ def _decide(
     confirm: object,
     now: datetime,
 ) -> tuple[dict, int]:
-    """Mark the recommendation approved or declined in one transaction; (recommendation, incident id)."""
+    """Mark the recommendation approved or declined in one transaction; (recommendation, incident id).
+
+    Two people at once: the loser's transaction conflicts (or finds the row moved); it waits for
+    the winner to commit and tries again, and the second look says who decided and when.
+    """
     cur = db.cursor()
-    try:
+
+    def attempt() -> tuple[dict, int]:
         with unit_of_work(cur):
             detail = common.load(cur, company=company, incident_id=incident_id)
             rec_id = _check_id(recommendation_id)
@@ -141,7 +152,7 @@ def _decide(
                 [status, actor, now, note or None, rec_id, company, rec["version"]],
             ).fetchall()
             if not moved:  # changed between the read and the write in this very transaction
-                raise Conflict(f"recommendation {rec_id} was decided meanwhile", field="recommendation_id")
+                raise _Raced
             words = rec["action"].replace("_", " ")
             message = f"{'Approved' if status == 'approved' else 'Declined'}: {words} ({risk.value} risk)"
             if note:
@@ -152,23 +163,20 @@ def _decide(
                 after={"recommendation_id": rec_id, "status": status, "note": note},
                 data={"recommendation_id": rec_id, "action": rec["action"], "risk": risk.value},
             )  # fmt: skip
-    except duckdb.TransactionException:
-        # Another person's decision won the race: tell who and when.
-        rec = _recommendation(db.cursor(), company=company, recommendation_id=int(recommendation_id))
-        error = Conflict(
-            f"recommendation {recommendation_id} was {rec['status']} by {rec['decided_by']} "
-            f"at {rec['decided_at']}",
-            field="recommendation_id",
-            decided_by=rec["decided_by"],
-            decided_at=rec["decided_at"],
-            recommendation_status=rec["status"],
-        )
-        _refused(db, company=company, incident_id=int(incident_id), actor=actor, verb=verb, error=error)
-        raise error from None
-    except (NotAllowed, Conflict) as error:
-        _refused(db, company=company, incident_id=int(incident_id), actor=actor, verb=verb, error=error)
-        raise
-    return {**rec, "status": status}, detail.summary.id
+        return {**rec, "status": status}, detail.summary.id
+
+    for tries in range(RACE_TRIES):
+        try:
+            return attempt()
+        except (duckdb.TransactionException, _Raced):
+            time.sleep(0.05 * (tries + 1))
+        except (NotAllowed, Conflict) as error:
+            _refused(db, company=company, incident_id=int(incident_id), actor=actor, verb=verb, error=error)
+            raise
+    error = Conflict(f"recommendation {recommendation_id} is being decided by someone else; reload the brief",
+                     field="recommendation_id")  # fmt: skip
+    _refused(db, company=company, incident_id=int(incident_id), actor=actor, verb=verb, error=error)
+    raise error
 
 
 def approve(
