@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Route
 
-from calmops.api import demo, escalation, workflow
+from calmops.api import demo, escalation, review, rules, workflow
 from calmops.api.alerts import post_alerts
 from calmops.api.executors import delete_executor, get_executors, post_executor
 from calmops.api.health import get_companies, get_health
@@ -58,6 +58,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/ops/incidents", post_incident, methods=["POST"]),
         Route("/api/ops/incidents/{incident_id}", get_incident, methods=["GET"]),
         *workflow.routes(),
+        *review.routes(),
+        *rules.routes(),
         *escalation.routes(),
         Route("/company/{company}/ops/{page}", company_page, methods=["GET"]),
         Route("/company/{company}/ops", company_page_default, methods=["GET"]),
