@@ -46,6 +46,7 @@ FLAGS: dict[str, FlagLook] = {
     "flapping": FlagLook("flapping", ":material/sync_problem:", "orange", "⚑"),
     "customer_impact": FlagLook("customer impact", ":material/groups:", "violet", "◉"),
     "escalated": FlagLook("escalated", ":material/trending_up:", "red", "▲"),
+    "needs_escalation": FlagLook("needs escalation", ":material/support_agent:", "orange", "△"),
     "stale_data": FlagLook("stale data", ":material/visibility_off:", "gray", "◌"),
 }
 
