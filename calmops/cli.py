@@ -535,6 +535,47 @@ def cmd_executor(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_decide(args: argparse.Namespace) -> int:
+    """Approve (or decline) a recommendation of an incident, under the same golden rule as the UI."""
+    from calmops import agent, workflow
+    from calmops.store import get_db
+
+    verb = args.command
+    base = {"company": args.company, "recommendation_id": args.recommendation,
+            "actor": args.actor or _actor(), "note": args.note}  # fmt: skip
+    if verb == "approve":
+        base["confirm"] = args.confirm
+
+    def version(recs: list[dict]) -> int | None:
+        return next((r["version"] for r in recs if r["id"] == args.recommendation), None)
+
+    def online() -> dict:
+        found = _api("GET", f"incidents/{args.incident}", params={"company": args.company})
+        body = {**base, "expected_version": version(found["recommendations"])}
+        return _api("POST", f"incidents/{args.incident}/{verb}", body=body)
+
+    def offline(_: Cursor) -> dict:
+        db = get_db()
+        recs = agent.recommendations(db.cursor(), company=args.company, incident_id=args.incident)
+        call = workflow.approve if verb == "approve" else workflow.decline
+        args_ = {k: v for k, v in base.items() if k != "company"}
+        try:
+            return call(db, company=args.company, incident_id=args.incident, expected_version=version(recs),
+                        **args_).to_json()  # fmt: skip
+        except workflow.WorkflowError as exc:
+            raise CommandError(exc.message, exc.field) from None
+
+    try:
+        answer = _via(online, offline)
+    except CommandError as exc:
+        return _refused(exc)
+    rec, run = answer["recommendation"], answer.get("execution")
+    print(f"recommendation {rec['id']} ({rec['action']}, {rec['risk']} risk): {rec['status']}")
+    if run:
+        print(f"execution: {run['outcome']}" + (f" — {run['detail']}" if run.get("detail") else ""))
+    return 0
+
+
 def add_registry_commands(sub: argparse._SubParsersAction) -> None:
     company = sub.add_parser("company", help="register companies (tenants)")
     company_sub = company.add_subparsers(dest="action", required=True)
@@ -606,6 +647,18 @@ def add_registry_commands(sub: argparse._SubParsersAction) -> None:
     remove.add_argument("--company", required=True)
     remove.add_argument("--action", help="the action whose webhook goes (default: the * one)")
     remove.set_defaults(func=cmd_executor)
+
+    for verb, text in (("approve", "approve what the agent recommended for an incident (and run it)"),
+                       ("decline", "decline what the agent recommended for an incident")):  # fmt: skip
+        decide = sub.add_parser(verb, help=text)
+        decide.add_argument("incident", type=int, help="the incident's id")
+        decide.add_argument("--recommendation", type=int, required=True, help="the recommendation's id")
+        decide.add_argument("--company", required=True)
+        decide.add_argument("--note", help="why (required to decline)")
+        decide.add_argument("--actor", help="who decides (default: cli:<user>)")
+        if verb == "approve":
+            decide.add_argument("--confirm", action="store_true", help="needed for medium and high risk")
+        decide.set_defaults(func=cmd_decide)
 
     push = sub.add_parser("ingest", help="push a file of snapshots (the API's JSON, or Prometheus text)")
     push.add_argument("file", help="the file, or - for standard input")

@@ -15,7 +15,7 @@ from calmops import agent, clock, incidents, timefmt
 from calmops.health import charts as hc
 from calmops.incidents import IncidentDetail
 from calmops.store import cursor
-from calmops.ui import charts, customer, escalation, timeline
+from calmops.ui import charts, customer, decisions, escalation, timeline
 from calmops.ui.brief import brief_card
 from calmops.ui.incidents import FLASH_KEY, flag_look
 from calmops.ui.style import INCIDENT_STATUS, SEVERITY, md
@@ -196,9 +196,13 @@ def _panel(company: str, company_name: str, incident_id: int, tz: tzinfo, live: 
     if detail.summary.active != live:
         st.rerun(scope="app")  # resolved or reopened: the refresh timer follows
     header(detail, tz=tz, now=now)
-    brief_card(agent.current_brief(cursor(), company=company, incident_id=incident_id), tz=tz, now=now)
+    brief = agent.current_brief(cursor(), company=company, incident_id=incident_id)
+    brief_card(brief, tz=tz, now=now)
     escalation.escalation_panel(detail, tz=tz, now=now)
     customer.customer_panel(detail, tz=tz, now=now)
+    decisions.show_flash()
+    decisions.decision_form(detail, brief)
+    decisions.incident_actions(detail)
     left, right = st.columns([5, 6], gap="large")
     with left:
         st.markdown("##### :material/timeline: Timeline")
