@@ -211,6 +211,7 @@ def _panel(company: str, company_name: str, incident_id: int, tz: tzinfo, live: 
     with right:
         st.markdown("##### :material/query_stats: Metrics involved")
         involved_charts(detail, tz=tz, now=now)
+    __import__("calmops.ui.review", fromlist=["review_panel"]).review_panel(detail, tz=tz, now=now)
 
 
 def incident_panel(detail: IncidentDetail, *, company_name: str, tz: tzinfo, refresh_s: float) -> None:

@@ -1,0 +1,98 @@
+"""The review panel on the Incident page and the Rules page's edit form (AppTest, the replayed world)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from calmops import review
+from calmops.detect.rules import list_rules
+from calmops.store import cursor
+from tests.app.conftest import texts
+from tests.app.test_incidents import use_replayed_world
+
+INCIDENT = "pages/incident.py"
+RULES = "pages/rules.py"
+
+
+@pytest.fixture
+def replayed() -> Iterator[list[str]]:
+    yield from use_replayed_world()
+
+
+def _incident(company: str, *, resolved: bool) -> int:
+    op = "=" if resolved else "<>"
+    return (
+        cursor()
+        .execute(
+            f"SELECT id FROM incidents WHERE company = ? AND status {op} 'resolved' "
+            "AND rule_family = 'queue_depth' ORDER BY id LIMIT 1",
+            [company],
+        )
+        .fetchall()[0][0]
+    )
+
+
+def _open(app, company: str, incident_id: int, operator: str | None = "maria.lopez"):
+    at = app(company, page=INCIDENT)
+    at.query_params["id"] = str(incident_id)
+    if operator:
+        at.session_state["operator_name"] = operator
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_a_resolved_incident_gets_the_prefilled_review_and_saves_it(replayed, app) -> None:
+    company = "bluebird-logistics"
+    incident_id = _incident(company, resolved=True)
+    at = _open(app, company, incident_id)
+    said = texts(at)
+    assert "Post-incident review" in said and "Pre-filled from the data" in said
+    assert "would have fired" in said and "Evidence" in said
+    area = next(a for a in at.text_area if a.label == "Root cause")
+    assert "Queue backlog" in area.value
+    area.input("A batch import **flooded** the queue")
+    _button(at, "Save review").click().run()
+    assert not at.exception, at.exception
+    saved = review.get_review(cursor(), company=company, incident_id=incident_id)
+    assert saved["saved"] and saved["version"] == 1 and saved["author"] == "maria.lopez"
+    assert saved["root_cause"]["text"] == "A batch import **flooded** the queue"
+    assert any(p.get("kind") == "threshold" for p in saved["alert_improvements"])
+    said = texts(at)
+    assert "Review saved." in said and "Version 1 saved by maria.lopez" in said
+
+
+def test_apply_needs_the_confirmation_then_changes_the_rule(replayed, app) -> None:
+    company = "bluebird-logistics"
+    incident_id = _incident(company, resolved=True)
+    at = _open(app, company, incident_id)
+    proposal = next(
+        p
+        for p in review.get_review(cursor(), company=company, incident_id=incident_id)["alert_improvements"]
+        if p["kind"] == "threshold"
+    )
+    _button(at, "Apply").click().run()
+    assert "Tick the box" in texts(at)
+    next(c for c in at.checkbox if c.label.startswith("Change rule")).check()
+    _button(at, "Apply").click().run()
+    assert not at.exception, at.exception
+    rule = next(r for r in list_rules(cursor(), company=company) if r.id == proposal["rule_id"])
+    assert rule.threshold == proposal["proposed"]["threshold"] and rule.version == 2
+    assert "Applied" in texts(at)
+
+
+def test_an_active_incident_says_the_review_comes_later_and_no_name_no_form(replayed, app) -> None:
+    company = "northwind-freight"
+    at = _open(app, company, _incident(company, resolved=False))
+    assert "review opens once the incident is resolved" in texts(at)
+    assert not any(b.label == "Save review" for b in at.button)
+    resolved = _incident("bluebird-logistics", resolved=True)
+    at = _open(app, "bluebird-logistics", resolved, operator=None)
+    assert not any(b.label == "Save review" for b in at.button)
+    assert "Say who you are to edit and save the review" in texts(at)
