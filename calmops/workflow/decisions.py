@@ -19,7 +19,7 @@ import duckdb
 from calmops import actions, agent, clock, incidents
 from calmops.store.db import Cursor, Database, first, unit_of_work
 from calmops.timeio import to_iso
-from calmops.vocabulary import Action, RecommendationStatus, Risk
+from calmops.vocabulary import Action, IncidentStatus, RecommendationStatus, Risk
 from calmops.workflow import common
 from calmops.workflow.errors import Conflict, Invalid, NotAllowed, WorkflowError
 
@@ -133,6 +133,9 @@ def _decide(
         with unit_of_work(cur):
             detail = common.load(cur, company=company, incident_id=incident_id)
             rec_id = _check_id(recommendation_id)
+            if detail.summary.status == IncidentStatus.RESOLVED:
+                raise NotAllowed(f"incident {detail.summary.id} is resolved: reopen it before acting on it",
+                                 field="status")  # fmt: skip
             rec = _decidable(
                 cur, company=company, incident_id=detail.summary.id, recommendation_id=rec_id,
                 expected=expected_version,
