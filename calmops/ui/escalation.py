@@ -56,7 +56,7 @@ def escalation_panel(detail: IncidentDetail, *, tz: tzinfo, now: datetime) -> No
         )
     if not s.active:
         return
-    reasons = state["reasons"]
+    reasons = escalation.open_reasons(cur, detail=detail, now=now)
     if reasons:
         items = " · ".join(md(r["text"]) for r in reasons)
         st.warning(

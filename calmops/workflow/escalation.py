@@ -266,6 +266,14 @@ def needs(cur: Cursor, *, company: str, incident_id: int) -> dict:
     }
 
 
+def open_reasons(cur: Cursor, *, detail: IncidentDetail, now: datetime) -> list[dict]:
+    """The reasons the rules give right now that no escalation covered yet (what the page shows,
+    without waiting for the next detection round to store them)."""
+    stored = _stored(cur, detail.summary.id)
+    covered = stored[1] if stored else []
+    return [r for r in reasons_for(cur, detail=detail, now=now) if r["code"] not in covered]
+
+
 def needs_many(cur: Cursor, *, company: str, incident_ids: list[int]) -> dict[int, list[dict]]:
     """The open reasons of each listed incident that needs escalation (one query for a list page)."""
     if not incident_ids:
