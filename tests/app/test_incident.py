@@ -208,3 +208,49 @@ def test_a_start_in_the_future_is_explained_not_charted(replayed, app) -> None:
     at = _open(app, company, incident_id)
     assert "start lies in the future" in texts(at)
     assert not at.get("plotly_chart")
+
+
+def _deciding(company: str) -> tuple[int, dict] | None:
+    """An active incident whose brief has a proposed recommendation, and that recommendation."""
+    for (incident_id,) in (
+        cursor()
+        .execute("SELECT id FROM incidents WHERE company = ? AND status <> 'resolved' ORDER BY id", [company])
+        .fetchall()
+    ):
+        brief = agent.current_brief(cursor(), company=company, incident_id=incident_id)
+        if brief and brief["recommendation"]["status"] == "proposed":
+            return incident_id, brief["recommendation"]
+    return None
+
+
+def test_the_operator_decides_the_recommendation_through_the_form(replayed, app) -> None:
+    company, incident_id, rec = next((c, *found) for c in replayed if (found := _deciding(c)) is not None)
+    at = _open(app, company, incident_id)
+    assert not [b for b in at.button if b.label == "Approve"], "the form asks who you are first"
+    at.session_state["operator_name"] = "maria.lopez"
+    at.run()
+    decline = next(b for b in at.button if b.label == "Decline")
+    decline.click().run()  # without the reason a decline needs
+    assert not at.exception
+    assert "note is required" in texts(at)
+    assert agent.current_brief(cursor(), company=company, incident_id=incident_id)["recommendation"][
+        "status"
+    ] == ("proposed")
+    next(t for t in at.text_input if t.label == "Note").set_value("the batch is payroll, it must run")
+    next(b for b in at.button if b.label == "Decline").click().run()
+    assert not at.exception
+    decided = agent.recommendations_by_id(cursor(), company=company, ids=[rec["id"]])[0]
+    assert decided["status"] == "declined" and decided["decided_by"] == "maria.lopez"
+    assert "Declined" in texts(at)
+    timeline = incidents.get_incident(cursor(), company=company, incident_id=incident_id).timeline
+    assert timeline[-1].kind in ("declined", "brief") and any(e.kind == "declined" for e in timeline)
+
+
+def test_a_resolved_incident_offers_to_reopen_not_to_decide(replayed, app) -> None:
+    company = replayed[0]
+    incident_id = _longest(company)
+    at = _open(app, company, incident_id)
+    at.session_state["operator_name"] = "sam"
+    at.run()
+    labels = [b.label for b in at.button]
+    assert "Approve" not in labels and "Reopen" in labels and "Resolve" not in labels
