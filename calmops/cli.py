@@ -179,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the API's JSON answer")
     check.set_defaults(func=cmd_check)
     add_registry_commands(sub)
+    from calmops.cli_notify import add_notify_commands  # it imports this module's helpers
+
+    add_notify_commands(sub)
     return parser
 
 
