@@ -1,9 +1,11 @@
-"""Rules (/rules?company=C): the threshold rules that open incidents, by metric family (read-only)."""
+"""Rules (/rules?company=C): the threshold rules that open incidents, by metric family, each editable
+through a validated form that records who changed it, when, why and from where."""
 
 import streamlit as st
 
 from calmops import clock
 from calmops.detect.rules import list_rules
+from calmops.review.rules import last_changes
 from calmops.ui import frame
 from calmops.ui import rules as view
 
@@ -18,3 +20,4 @@ if not rules:
     st.stop()
 view.summary(rules, opened)
 view.rule_cards(rules, opened)
+view.edit_forms(company, rules, last_changes(cur, company=company))

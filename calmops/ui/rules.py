@@ -1,5 +1,6 @@
-"""The Rules page's pieces: the company's threshold rules by metric family, read-only for now, with
-how many incidents each family opened lately (a rule that never fires, or fires daily, shows here).
+"""The Rules page's pieces: the company's threshold rules by metric family, with how many incidents
+each family opened lately (a rule that never fires, or fires daily, shows here), and an edit form per
+rule that says where its last change came from.
 """
 
 from __future__ import annotations
@@ -103,9 +104,80 @@ def summary(rules: list[Rule], opened: dict[str, int]) -> None:
         f"{total} incident{'' if total == 1 else 's'} opened by them in the last 14 days"
     )
     st.caption(
-        ":material/lock: Read-only for now: editing rules arrives with the operator workflow. "
-        "A rule fires when its condition holds for the time given, and recovers only once the value "
+        "Edit a rule below (each change is versioned with who, when and why), or apply a threshold "
+        "proposal from an incident's post-incident review. A rule fires when its condition holds for "
+        "the time given, and recovers only once the value "
         "is back past the clear threshold (hysteresis) for the number of samples shown, so a value "
         "hovering at the line does not open and close incidents. Both tiers of a family share one "
         "incident per service; the higher tier raises its severity."
     )
+
+
+def change_line(change: dict | None) -> str:
+    """Where a rule's last change came from, in words (escaped)."""
+    if not change:
+        return ":gray[as shipped: one of the default rules]"
+    who = f"v{change['version']} · {md(change['actor'])} · {md(change['at'])}"
+    if change["source"] == "proposal":
+        return f"{who} · applied from the review of incident #{change['incident_id']}"
+    if change["source"] == "created":
+        return f"{who} · created" + (f": {md(change['reason'])}" if change.get("reason") else "")
+    return f"{who} · edited" + (f": {md(change['reason'])}" if change.get("reason") else "")
+
+
+def edit_forms(company: str, rules: list[Rule], changes: dict[int, dict]) -> None:
+    """An edit form per rule (validated by `calmops.review.rules`), under the operator's name."""
+    from calmops.review import rules as rule_edit
+    from calmops.store import get_db
+    from calmops.ui.operator import ask_operator
+    from calmops.workflow.errors import WorkflowError
+
+    st.markdown("#### :material/edit: Edit a rule")
+    error = st.session_state.pop("rules_error", None)
+    if error:
+        st.error(md(error), icon=":material/error_outline:")
+    flash = st.session_state.pop("rules_flash", None)
+    if flash:
+        st.success(md(flash), icon=":material/check_circle:")
+    name = ask_operator(key=f"rules_{company}")
+    if name is None:
+        st.caption("Say who you are to change a rule: every change records who made it and why.")
+        for rule in rules:
+            st.markdown(
+                f"{md(rule.name)} :gray[· {md(rule.describe())}] — {change_line(changes.get(rule.id))}"
+            )
+        return
+    severities = [s.value for s in sorted(SEVERITY, key=lambda s: -s.rank)]
+    for rule in rules:
+        with st.expander(f"{rule.name} · {rule.describe()}", icon=":material/rule:"):
+            st.caption(change_line(changes.get(rule.id)))
+            with st.form(f"rule_edit_{rule.id}", border=False):
+                left, right = st.columns(2)
+                threshold = left.number_input(
+                    f"Threshold ({rule.comparison})", value=float(rule.threshold), format="%g"
+                )
+                clear = right.number_input(
+                    "Clear threshold (empty: the threshold)",
+                    value=None if rule.clear_threshold is None else float(rule.clear_threshold),
+                    format="%g",
+                )
+                for_s = left.number_input(
+                    "For (seconds)", min_value=0, max_value=86_400, value=int(rule.for_s)
+                )
+                severity = right.selectbox(
+                    "Severity", severities, index=severities.index(rule.severity.value)
+                )
+                enabled = st.checkbox("Enabled", value=rule.enabled)
+                reason = st.text_input("Why (recorded with the change)")
+                submitted = st.form_submit_button("Save rule", type="primary", icon=":material/save:")
+            if submitted:
+                try:
+                    rule_edit.update_rule(
+                        get_db(), company=company, rule_id=rule.id, expected_version=rule.version, actor=name,
+                        reason=reason, threshold=threshold, clear_threshold=clear, for_s=int(for_s),
+                        severity=severity, enabled=enabled,
+                    )  # fmt: skip
+                    st.session_state["rules_flash"] = f"Saved {rule.name} (version {rule.version + 1})."
+                except WorkflowError as exc:
+                    st.session_state["rules_error"] = exc.message
+                st.rerun()

@@ -30,3 +30,62 @@ def render_runbook(company: str | None) -> None:
             )
     with st.container(width=900):
         st.markdown(runbook_text())
+
+
+def runbook_entries(company: str) -> None:
+    """Per pattern, the recovery commands the brief shows: the saved entry, or the playbook's default;
+    a form to save a new version under the operator's name."""
+    from calmops.review import runbooks
+    from calmops.store import cursor, get_db
+    from calmops.ui.operator import ask_operator
+    from calmops.ui.style import md
+    from calmops.workflow.errors import WorkflowError
+
+    st.markdown("### :material/menu_book: Runbook entries per pattern")
+    st.caption(
+        "The recovery commands each incident's brief shows for its pattern. `{origin}` stands for the "
+        "service the evidence points to, `{service}` for the incident's own."
+    )
+    error = st.session_state.pop("runbook_error", None)
+    if error:
+        st.error(md(error), icon=":material/error_outline:")
+    flash = st.session_state.pop("runbook_flash", None)
+    if flash:
+        st.success(md(flash), icon=":material/check_circle:")
+    entries = runbooks.list_runbooks(cursor(), company=company)
+    labels = {e["pattern"]: e["label"] for e in entries}
+    pattern = st.selectbox("Pattern", list(labels), format_func=labels.get, key=f"runbook_pattern_{company}")
+    entry = next(e for e in entries if e["pattern"] == pattern)
+    if entry["saved"]:
+        st.caption(f"Version {entry['version']} by {md(entry['author'])} · {md(entry['created_at'])}")
+    else:
+        st.caption("No entry saved yet: these are the playbook's default commands.")
+    st.code("\n".join(entry["commands"]), language=None)
+    if entry["notes"]:
+        st.text(entry["notes"])
+    name = ask_operator(key=f"runbook_{company}")
+    if name is None:
+        st.caption("Say who you are to update the entry.")
+        return
+    with st.form(f"runbook_form_{company}_{pattern}"):
+        commands = st.text_area("Commands (one per line)", value="\n".join(entry["commands"]), height=140)
+        notes = st.text_area("Notes", value=entry["notes"], height=80)
+        submitted = st.form_submit_button("Save entry", type="primary", icon=":material/save:")
+    if submitted:
+        try:
+            runbooks.save_runbook(
+                get_db(), company=company, pattern=pattern, commands=commands.splitlines(), notes=notes,
+                actor=name, expected_version=entry["version"] or 0,
+            )  # fmt: skip
+            st.session_state["runbook_flash"] = f"Saved the {entry['label']} entry."
+        except WorkflowError as exc:
+            st.session_state["runbook_error"] = exc.message
+        st.rerun()
+    if len(entry["history"]) > 1:
+        with st.expander(f"Saved versions ({len(entry['history'])})", icon=":material/history:"):
+            st.markdown(
+                "\n".join(
+                    f"- version {h['version']} · {md(h['author'])} · {md(h['created_at'])}"
+                    for h in entry["history"]
+                )
+            )

@@ -96,3 +96,52 @@ def test_an_active_incident_says_the_review_comes_later_and_no_name_no_form(repl
     at = _open(app, "bluebird-logistics", resolved, operator=None)
     assert not any(b.label == "Save review" for b in at.button)
     assert "Say who you are to edit and save the review" in texts(at)
+
+
+def test_the_rules_form_saves_a_change_and_refuses_nonsense(world, app) -> None:
+    company = world[0]
+    at = app(company, page=RULES)
+    at.session_state["operator_name"] = "li.wei"
+    at.run()
+    assert not at.exception, at.exception
+    rule = next(r for r in list_rules(cursor(), company=company) if r.name == "queue_depth warning")
+    assert "as shipped" in texts(at)
+    form = f"rule_edit_{rule.id}"
+    inputs = [n for n in at.number_input if n.form_id == form]
+    assert next(n for n in inputs if n.label.startswith("Threshold")).value == 2000.0
+    clear = next(n for n in inputs if n.label.startswith("Clear"))
+    clear.set_value(5000.0)  # above the threshold of a ">" rule: it could never recover
+    next(b for b in at.button if b.form_id == form).click().run()
+    assert "clear\\_threshold must be at or below" in texts(at)
+    assert list_rules(cursor(), company=company)[0].version == 1
+    inputs = [n for n in at.number_input if n.form_id == form]
+    next(n for n in inputs if n.label.startswith("Clear")).set_value(700.0)
+    next(n for n in inputs if n.label.startswith("Threshold")).set_value(1400.0)
+    next(t for t in at.text_input if t.form_id == form).input("fires too late on dispatch-worker")
+    next(b for b in at.button if b.form_id == form).click().run()
+    assert not at.exception, at.exception
+    changed = next(r for r in list_rules(cursor(), company=company) if r.id == rule.id)
+    assert (changed.threshold, changed.clear_threshold, changed.version) == (1400.0, 700.0, 2)
+    said = texts(at)
+    assert "Saved queue\\_depth warning (version 2)" in said
+    assert "v2 · li.wei" in said and "edited: fires too late on dispatch-worker" in said
+
+
+def test_the_runbook_editor_saves_versions(world, app) -> None:
+    company = world[0]
+    at = app(company, page="pages/runbook.py")
+    at.session_state["operator_name"] = "sam.okafor"
+    at.run()
+    assert not at.exception, at.exception
+    assert "No entry saved yet" in texts(at)
+    at.selectbox(key=f"runbook_pattern_{company}").select("disk_filling").run()
+    area = next(a for a in at.text_area if a.label.startswith("Commands"))
+    assert "Expand the volume of {origin}" in area.value
+    area.input("df -h on {origin}\njournalctl --vacuum-size=500M")
+    next(b for b in at.button if b.label == "Save entry").click().run()
+    assert not at.exception, at.exception
+    assert review.runbook_for(cursor(), company=company, pattern="disk_filling") == [
+        "df -h on {origin}",
+        "journalctl --vacuum-size=500M",
+    ]
+    assert "Version 1 by sam.okafor" in texts(at)

@@ -1,4 +1,4 @@
-"""The Rules page: the default rules by family, read-only, with the incidents each family opened lately."""
+"""The Rules page: the default rules by family, editable, with the incidents each family opened lately."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_the_default_rules_by_family_for_the_company_in_the_url(world, app) -> N
     at = _open(app, company)
     said = texts(at)
     assert at.query_params["company"] == company
-    assert "Rules ·" in said and "Read-only for now" in said
+    assert "Rules ·" in said and "Edit a rule below" in said
     assert f"**{len(DEFAULT_RULES)} rules** in 9 families" in said
     rules = list_rules(cursor(), company=company)
     for rule in rules:
