@@ -26,6 +26,7 @@ runbook = st.Page("pages/runbook.py", title="Runbook", icon=":material/menu_book
 services = st.Page("pages/services.py", title="Services", icon=":material/hub:", url_path="services")
 targets = st.Page("pages/targets.py", title="Targets", icon=":material/radar:", url_path="targets")
 rules = st.Page("pages/rules.py", title="Rules", icon=":material/rule:", url_path="rules")
+audit = st.Page("pages/audit.py", title="Audit log", icon=":material/history_edu:", url_path="audit")
 
 
 def home() -> None:
@@ -37,7 +38,7 @@ def home() -> None:
 page = st.navigation(
     {
         "": [st.Page(home, title="Home", url_path="home", default=True, visibility="hidden")],
-        "Operations": [health, incidents, incident],
+        "Operations": [health, incidents, incident, audit],
         "Setup": [services, targets, rules],
         "Help": [runbook],
     }

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from calmops.api import demo, escalation, review, rules, workflow
 from calmops.api.alerts import post_alerts
+from calmops.api.audit import get_audit
 from calmops.api.executors import delete_executor, get_executors, post_executor
 from calmops.api.health import get_companies, get_health
 from calmops.api.incidents import get_incident, get_incidents, post_incident
@@ -24,7 +25,7 @@ from calmops.api.registry import (
 )
 from calmops.api.scenarios import get_scenarios, post_scenarios
 
-PAGES = ("health", "incidents", "incident", "services", "targets", "rules", "runbook")
+PAGES = ("health", "incidents", "incident", "services", "targets", "rules", "runbook", "audit")
 
 
 async def company_page(request: Request) -> RedirectResponse | JSONResponse:
@@ -54,6 +55,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/ops/snapshots", post_snapshots, methods=["POST"]),
         Route("/api/ops/events", post_event, methods=["POST"]),
         Route("/api/ops/alerts", post_alerts, methods=["POST"]),
+        Route("/api/ops/audit", get_audit, methods=["GET"]),
         Route("/api/ops/incidents", get_incidents, methods=["GET"]),
         Route("/api/ops/incidents", post_incident, methods=["POST"]),
         Route("/api/ops/incidents/{incident_id}", get_incident, methods=["GET"]),

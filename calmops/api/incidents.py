@@ -74,7 +74,7 @@ def _enum_list(request: Request, name: str, allowed: type[IncidentStatus] | type
     return values
 
 
-def _time(request: Request, name: str):
+def query_time(request: Request, name: str):
     raw = request.query_params.get(name)
     if raw is None:
         return None
@@ -93,8 +93,8 @@ def _list(request: Request) -> dict:
         status=_enum_list(request, "status", IncidentStatus),
         severity=_enum_list(request, "severity", Severity),
         service=request.query_params.get("service") or None,
-        since=_time(request, "since"),
-        until=_time(request, "until"),
+        since=query_time(request, "since"),
+        until=query_time(request, "until"),
         limit=limit + 1,
         before_id=id_cursor(after),
     )

@@ -139,3 +139,30 @@ def test_acknowledge_note_resolve_and_reopen(live_server) -> None:
     assert reopened.status_code == 200 and reopened.json()["status"] == "open"
     kinds = [e["kind"] for e in reopened.json()["timeline"]]
     assert {"acknowledged", "note", "resolved", "reopened"} <= set(kinds)
+
+
+def test_every_decision_is_in_the_audit_log_as_json_and_csv(live_server) -> None:
+    incident = manual(live_server, "Audited")
+    rec = incident["brief"]["recommendation"]
+    body = {
+        "company": COMPANY,
+        "actor": "auditor-7",
+        "recommendation_id": rec["id"] + 10_000,
+        "expected_version": 1,
+    }
+    assert post(live_server, f"incidents/{incident['id']}/approve", body).status_code == 422
+    url = f"{live_server.url}/api/ops/audit"
+    found = requests.get(url, params={"company": COMPANY, "actor": "auditor-7"}, timeout=30).json()["audit"]
+    assert [e["action"] for e in found] == ["approve.refused"] and "golden rule" in found[0]["after"][
+        "reason"
+    ]
+    exported = requests.get(
+        url, params={"company": COMPANY, "actor": "auditor-7", "format": "csv"}, timeout=30
+    )
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"] and "approve.refused" in exported.text
+    assert requests.get(url, params={"company": COMPANY, "format": "xml"}, timeout=30).status_code == 400
+    other = requests.get(
+        url, params={"company": "bluebird-logistics", "actor": "auditor-7"}, timeout=30
+    ).json()
+    assert other["audit"] == []
