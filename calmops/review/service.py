@@ -275,6 +275,19 @@ def save_review(
 def _proposal(cur: Cursor, detail: IncidentDetail, proposal_id: object) -> dict:
     if not isinstance(proposal_id, str) or not proposal_id:
         raise Invalid("proposal_id is required", field="proposal_id")
+    applied = first(
+        cur,
+        "SELECT actor, ts, version FROM rule_changes WHERE company = ? AND proposal_id = ? ORDER BY ts DESC",
+        [detail.summary.company, proposal_id],
+    )
+    if applied is not None:
+        raise Conflict(
+            f"proposal {proposal_id!r} was already applied by {applied[0]} at {to_iso(applied[1])} "
+            f"(rule version {applied[2]})",
+            field="proposal_id",
+            applied_by=applied[0],
+            applied_at=to_iso(applied[1]),
+        )
     rows = _saved(cur, company=detail.summary.company, incident_id=detail.summary.id)
     found: list[dict] = []
     if rows:
