@@ -70,3 +70,40 @@ def test_check_goes_through_a_running_server(live_server) -> None:
     assert done.returncode == 0, done.stderr
     assert "no server running" not in done.stderr
     assert "northwind-freight:" in done.stdout and "dispatch-worker" in done.stdout
+
+
+def test_approve_from_the_cli_follows_the_golden_rule(demo_db: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import duckdb
+
+    path = tmp_path / "decide.duckdb"
+    shutil.copyfile(demo_db, path)
+    with duckdb.connect(str(path)) as con:  # a proposal of an incident, and one of another incident
+        rows = con.execute(
+            "SELECT r.id, r.incident_id, r.company FROM recommendations r "
+            "JOIN incidents i ON i.id = r.incident_id WHERE r.status = 'proposed' AND i.status <> 'resolved' "
+            "ORDER BY r.id"
+        ).fetchall()
+        other = con.execute(
+            "SELECT id FROM recommendations WHERE incident_id <> ? ORDER BY id LIMIT 1", [rows[0][1]]
+        ).fetchall()[0][0]
+    rec_id, incident_id, company = rows[0]
+    env = {"CALMOPS_DB": str(path)}
+    refused = calmops(
+        "approve", str(incident_id), "--recommendation", str(other), "--company", company, env=env
+    )
+    assert refused.returncode == 1 and "golden rule" in refused.stderr
+    declined = calmops("decline", str(incident_id), "--recommendation", str(rec_id), "--company", company,
+                       "--note", "not now", "--actor", "cli-tester", env=env)  # fmt: skip
+    assert declined.returncode == 0, declined.stderr
+    assert f"recommendation {rec_id}" in declined.stdout and "declined" in declined.stdout
+    again = calmops(
+        "approve", str(incident_id), "--recommendation", str(rec_id), "--company", company, env=env
+    )
+    assert again.returncode == 1 and "already declined by cli-tester" in again.stderr
+    with duckdb.connect(str(path)) as con:
+        refusals = con.execute("SELECT count(*) FROM audit_log WHERE action = 'approve.refused'").fetchall()[
+            0
+        ][0]
+    assert refusals == 2

@@ -43,6 +43,13 @@ def test_only_a_proposed_recommendation_of_this_incident_can_be_decided(db, stor
                          expected_version=rec["version"], actor="maria")  # fmt: skip
 
 
+def _calm(cur):
+    """A few calm minutes of the worker, so a manual incident has data to be briefed from."""
+    from tests.integration.test_agent_service import T0, minutes
+
+    return minutes(cur, T0, 30, lambda i: 12)
+
+
 def _newest(cur):
     return cur.execute("SELECT max(ts) FROM health_snapshots").fetchall()[0][0]
 
@@ -68,8 +75,15 @@ def test_decline_then_a_second_decision_is_told_who_decided(db: Database, store)
     assert _proposal(store, incident_id)["status"] == "declined"
 
 
-def test_two_operators_at_once_exactly_one_wins(db: Database, store) -> None:  # noqa: F811
-    incident_id, _ = backlog_incident(db, store)
+@pytest.mark.parametrize("round_", range(8))
+def test_two_operators_at_once_exactly_one_wins(db: Database, store, round_: int) -> None:  # noqa: F811
+    now = _calm(store)
+    with unit_of_work(store):
+        incident_id = incidents.create_manual(
+            store, company="acme", title=f"Race {round_}", service="worker", severity="warning",
+            description="", customer_impact=False, actor="li", now=now,
+        )  # fmt: skip
+    agent.after_detection(db, company="acme", incident_ids=[incident_id], now=now)
     rec = _proposal(store, incident_id)
     barrier, results = threading.Barrier(2), []
 
