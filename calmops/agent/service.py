@@ -285,12 +285,16 @@ def after_detection(
     incident_ids: Iterable[int],
     now: datetime | None = None,
     cur: Cursor | None = None,
+    opened: Iterable[int] = (),
 ) -> list[Stored]:
     """Brief every incident detection touched, and every active one whose brief is getting old;
     verify earlier auto-actions whose settle time has come; then run the planned safe actions
-    (outside any transaction: an executor may call out). ``cur`` defaults to this thread's."""
+    (outside any transaction: an executor may call out). Then the people: the on-call channel
+    hears of the ``opened`` incidents, and escalation flags and reminders follow the new briefs.
+    ``cur`` defaults to this thread's."""
     now = now or clock.now()
     cur = cur or db.cursor()
+    opened = list(opened)
     with unit_of_work(cur):
         actions.verify_due(cur, company=company, now=now)
         wanted = sorted(set(incident_ids) | set(_stale_active(cur, company=company, now=now)))
@@ -315,7 +319,23 @@ def after_detection(
                     cur, company=company, incident_id=i, now=now, act=False
                 )
             )
+    _people(db, company=company, opened=opened, now=now)
     return done
+
+
+def _people(db: Database, *, company: str, opened: list[int], now: datetime) -> None:
+    """Notifications and escalation read the briefs just written; their failure never undoes them."""
+    from calmops import notify
+    from calmops.workflow import escalation
+
+    for step in (
+        lambda: notify.after_detection(db, company=company, opened=opened, now=now),
+        lambda: escalation.after_detection(db, company=company, now=now),
+    ):
+        try:
+            step()
+        except Exception:
+            log.exception("notifying or escalating after detection failed for %s", company)
 
 
 def _refresh_one(

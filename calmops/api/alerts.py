@@ -16,7 +16,9 @@ def _receive(company: str, parsed: list[alerts.Alert], truncated: int) -> dict:
     with unit_of_work(cur):
         result = alerts.receive(cur, company=company, alerts=parsed, truncated=truncated, now=clock.now())
     if result.incidents:
-        agent.after_detection(get_db(), company=company, incident_ids=result.incidents)
+        agent.after_detection(
+            get_db(), company=company, incident_ids=result.incidents, opened=result.incidents
+        )
     return {"incidents": result.incidents, "duplicates": result.duplicates, "truncated": result.truncated}
 
 

@@ -122,12 +122,21 @@ def _one(request: Request) -> dict:
 
 
 def full_json(detail: incidents.IncidentDetail) -> dict:
+    """The incident with its brief, recommendations and escalation (CONTRACT's `escalation`:
+    ``{"at", "reason", …}`` once escalated, and whether the rules say it needs escalating)."""
+    from calmops.workflow import escalation
+
     cur, company, incident_id = cursor(), detail.summary.company, detail.summary.id
-    return detail_json(
-        detail,
-        brief=agent.current_brief(cur, company=company, incident_id=incident_id),
-        recommendations=agent.recommendations(cur, company=company, incident_id=incident_id),
-    )
+    flagged = escalation.needs(cur, company=company, incident_id=incident_id)
+    return {
+        **detail_json(
+            detail,
+            brief=agent.current_brief(cur, company=company, incident_id=incident_id),
+            recommendations=agent.recommendations(cur, company=company, incident_id=incident_id),
+        ),
+        "escalation": escalation.escalation_json(cur, company=company, incident_id=incident_id)["escalation"],
+        "needs_escalation": {"flagged": flagged["needs_escalation"], "reasons": flagged["reasons"]},
+    }
 
 
 @endpoint
@@ -156,7 +165,7 @@ def _create(body: dict, actor: str) -> dict:
             )
     except incidents.InvalidIncidentError as exc:
         raise ApiError(400, str(exc), exc.field) from None
-    agent.after_detection(get_db(), company=company, incident_ids=[incident_id])
+    agent.after_detection(get_db(), company=company, incident_ids=[incident_id], opened=[incident_id])
     return full_json(incidents.get_incident(cur, company=company, incident_id=incident_id))
 
 

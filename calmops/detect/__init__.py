@@ -27,8 +27,9 @@ def after_ingest(
         result = evaluate(cur, company=company, now=until)
     try:
         agent.after_detection(
-            db, company=company, incident_ids={*result.opened, *result.updated}, now=until, cur=cur
-        )
+            db, company=company, incident_ids={*result.opened, *result.updated}, now=until, cur=cur,
+            opened=result.opened,
+        )  # fmt: skip
     except Exception:
         log.exception("the agent failed after detection for %s", company)
     return result

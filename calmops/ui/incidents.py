@@ -606,6 +606,6 @@ def _submit(company: str) -> None:
     except InvalidIncidentError as exc:
         state[_error_key(company)] = (exc.field, str(exc))
         return
-    agent.after_detection(get_db(), company=company, incident_ids=[incident_id])
+    agent.after_detection(get_db(), company=company, incident_ids=[incident_id], opened=[incident_id])
     state[FLASH_KEY] = f"Incident {incident_id} opened: {title.strip()}"
     state[_created_key(company)] = incident_id

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from calmops import agent, clock, incidents
+from calmops import agent, clock, incidents, notify
 from calmops.incidents import IncidentDetail
 from calmops.store.db import Cursor, Database, unit_of_work
 from calmops.vocabulary import IncidentStatus, Severity
@@ -198,6 +198,7 @@ def resolve(
             data={"customer_impact": customer_impact, "root_cause_hint": hint},
         )  # fmt: skip
         agent.refresh(cur, company=company, incident_id=s.id, now=now, act=False)
+    notify.incident_resolved(db, company=company, incident_id=s.id, now=now)
     return _answer(db, company, s.id)
 
 
