@@ -17,6 +17,7 @@ class Settings:
     collect_interval_s: float
     host: str
     port: int
+    settle_s: float  # how long an action gets before verify-after-act judges it
 
     @property
     def base_url(self) -> str:
@@ -31,4 +32,5 @@ def settings() -> Settings:
         collect_interval_s=max(0.2, float(os.environ.get("CALMOPS_COLLECT_INTERVAL", "30"))),
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8501")),
+        settle_s=max(5.0, float(os.environ.get("CALMOPS_SETTLE_S", "300"))),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from calmops.config import settings
 from calmops.vocabulary import Action, metric_info
 
 
@@ -22,7 +23,7 @@ class GuardRails:
     settle: timedelta = timedelta(minutes=5)  # how long an action gets before it is judged
 
 
-DEFAULT_RAILS = GuardRails()
+DEFAULT_RAILS = GuardRails(settle=timedelta(seconds=settings().settle_s))  # CALMOPS_SETTLE_S
 
 # Safe by risk, but a person's call: waiting is not an action, and escalating is the workflow's.
 RECOMMEND_ONLY: frozenset[Action] = frozenset({Action.WAIT_AND_WATCH, Action.ESCALATE_TO_LEAD})
