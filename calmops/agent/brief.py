@@ -311,7 +311,7 @@ def summary(sit: Situation, finding: Finding, rec: Recommended, auto: list[dict]
         first = f"{sit.detail.summary.title}: {finding.lead}."
     if finding.origin != sit.service:
         first += f" {sit.service} is affected through it."
-    done = [a for a in auto if a["outcome"] in ("succeeded", "pending")]
+    done = [a for a in auto if a.get("kind", "auto") == "auto" and a["outcome"] in ("succeeded", "pending")]
     second = ""
     if done:
         words = ", ".join(dict.fromkeys(ACTION_WORDS[Action(a["action"])] for a in done))

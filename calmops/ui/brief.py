@@ -148,6 +148,8 @@ def _auto_actions(attempts: list[dict], tz: tzinfo) -> None:
         text = f"{_time(a.get('at'), tz)} · {md(action_words(a['action']))}"
         if a.get("service"):
             text += f" on {md(a['service'])}"
+        if a.get("kind") == "approved":
+            text += f" :gray[(approved by {md(a.get('requested_by') or 'someone')})]"
         text += f" {_badge(OUTCOME_BADGE.get(outcome, 'gray'), outcome)}"
         if outcome == "succeeded" and verdict == "pending":
             text += f" {_badge('gray', 'checking the effect', ':material/hourglass_top:')}"
@@ -156,7 +158,7 @@ def _auto_actions(attempts: list[dict], tz: tzinfo) -> None:
         elif outcome == "skipped" and a.get("refusal"):
             text += f" :gray[:small[{md(a['refusal'])}]]"
         lines.append(f"- {text}")
-    st.markdown(":small[:gray[Automatic actions]]\n" + "\n".join(lines))
+    st.markdown(":small[:gray[Actions taken]]\n" + "\n".join(lines))
 
 
 def _system_state(rows: list[dict]) -> None:
