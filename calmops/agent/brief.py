@@ -159,9 +159,13 @@ def recommend(sit: Situation, finding: Finding, level: Confidence) -> Recommende
 
 
 def _fill(template: str, sit: Situation, finding: Finding) -> str:
+    """The playbook's (or a person's) words with ``{origin}``, ``{service}`` and ``{dependants}``
+    put in; any other brace (a shell variable in a saved runbook command) stays as written."""
     dependants = [d for d in sit.downstream(finding.origin)][:3]
     named = ", ".join(dependants) if dependants else "the services that use it"
-    return template.format(origin=finding.origin, service=sit.service, dependants=named)
+    for token, value in (("{origin}", finding.origin), ("{service}", sit.service), ("{dependants}", named)):
+        template = template.replace(token, value)
+    return template
 
 
 def state_of(sit: Situation, stats: SeriesStats) -> dict:
@@ -333,8 +337,15 @@ def evidence_json(items: tuple[EvidenceItem, ...]) -> list[dict]:
     ]
 
 
-def compose(sit: Situation, finding: Finding, others: list[Finding], attempts: list[dict]) -> Draft:
-    """The whole brief for one incident at ``sit.now``."""
+def compose(
+    sit: Situation,
+    finding: Finding,
+    others: list[Finding],
+    attempts: list[dict],
+    runbook: list[str] | None = None,
+) -> Draft:
+    """The whole brief for one incident at ``sit.now``; ``runbook``: the company's own commands for
+    the pattern, when it saved some (else the playbook's)."""
     verdicts = [a.get("verdict") or "" for a in attempts]
     level = confidence(sit, finding, others, verdicts)
     rec = recommend(sit, finding, level)
@@ -348,7 +359,7 @@ def compose(sit: Situation, finding: Finding, others: list[Finding], attempts: l
         "duration_s": max(0, int((end - detail.started_at).total_seconds())),
     }
     book = PLAYBOOKS[finding.pattern]
-    runbook = [_fill(step, sit, finding) for step in book.runbook]
+    runbook = [_fill(step, sit, finding) for step in (runbook or book.runbook)]
     return Draft(
         pattern=finding.pattern,
         summary=summary(sit, finding, rec, attempts),

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from calmops import actions, clock, incidents
+from calmops import actions, clock, incidents, review
 from calmops.agent.brief import ACTION_WORDS, Draft, compose
 from calmops.agent.evidence import read_situation
 from calmops.agent.patterns import classify
@@ -198,13 +198,14 @@ def refresh(
     sit = read_situation(cur, detail=detail, now=until)
     finding, others = classify(sit)
     attempts = _attempts(cur, company, incident_id)
-    draft = compose(sit, finding, others, attempts)
+    saved = review.runbook_for(cur, company=company, pattern=finding.pattern.value)
+    draft = compose(sit, finding, others, attempts, saved)
     planned: tuple[int, ...] = ()
     if act and detail.summary.status not in (IncidentStatus.RESOLVED, IncidentStatus.MONITORING):
         planned = _plan_auto(cur, company=company, incident_id=incident_id, draft=draft, now=now)
         after = _attempts(cur, company, incident_id)
         if after != attempts:  # asked for, or refused on record: the brief says so
-            draft = compose(sit, finding, others, after)
+            draft = compose(sit, finding, others, after, saved)
     rec = _keep_recommendation(cur, company=company, incident_id=incident_id, draft=draft, now=now)
     body = draft.to_json(recommendation=_public_recommendation(rec))
     mark = fingerprint(draft, rec["id"])

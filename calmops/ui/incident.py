@@ -198,10 +198,10 @@ def _panel(company: str, company_name: str, incident_id: int, tz: tzinfo, live: 
     header(detail, tz=tz, now=now)
     brief = agent.current_brief(cursor(), company=company, incident_id=incident_id)
     brief_card(brief, tz=tz, now=now)
-    escalation.escalation_panel(detail, tz=tz, now=now)
-    customer.customer_panel(detail, tz=tz, now=now)
     decisions.show_flash()
     decisions.decision_form(detail, brief)
+    escalation.escalation_panel(detail, tz=tz, now=now)
+    customer.customer_panel(detail, tz=tz, now=now)
     decisions.incident_actions(detail)
     left, right = st.columns([5, 6], gap="large")
     with left:

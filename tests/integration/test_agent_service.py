@@ -143,3 +143,13 @@ def test_a_manual_incident_gets_a_brief_too(db, store) -> None:
     assert brief["pattern"] == "unknown" and brief["confidence"] == "low"
     assert brief["customer_impact"] is True and brief["customer_message"]["state"] == "investigating"
     assert brief["recommendation"]["action"] == "wait_and_watch"
+
+
+def test_the_brief_uses_the_companys_own_runbook_entry(db, store) -> None:
+    from calmops import review
+
+    commands = ["kubectl scale deploy/{origin} --replicas=${N:-6}", "page the data team"]
+    review.save_runbook(db, company="acme", pattern="queue_backlog", actor="lead", commands=commands)
+    incident_id, _ = backlog_incident(db, store)
+    brief = agent.current_brief(store, company="acme", incident_id=incident_id)
+    assert brief["runbook"] == ["kubectl scale deploy/worker --replicas=${N:-6}", "page the data team"]
