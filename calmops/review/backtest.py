@@ -293,3 +293,23 @@ def _fmt(rule: Rule, value: float) -> str:
 
 def _at(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def what_if(cur: Cursor, *, company: str, rule: Rule, edited: Rule, until: datetime) -> dict:
+    """How often ``rule`` fired over the stored history, and how often ``edited`` would have: what the
+    Rules page shows before a change is saved."""
+    since = until - HISTORY
+    series = load_series(cur, company=company, metric=rule.metric, since=since, until=until)
+    current, _ = _count(rule, series)
+    proposed, per = _count(edited, series)
+    return {
+        "since": to_iso(since),
+        "until": to_iso(until),
+        "current": current,
+        "proposed": proposed,
+        "services": len(per),
+        "text": (
+            f"Over the last 14 days of stored history, {_label(rule)} fired {current} time(s); as edited it "
+            f"would have fired {proposed} time(s), across the {len(per)} service(s) it watches."
+        ),
+    }

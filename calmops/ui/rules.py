@@ -127,8 +127,10 @@ def change_line(change: dict | None) -> str:
 
 def edit_forms(company: str, rules: list[Rule], changes: dict[int, dict]) -> None:
     """An edit form per rule (validated by `calmops.review.rules`), under the operator's name."""
+    from calmops import clock
     from calmops.review import rules as rule_edit
-    from calmops.store import get_db
+    from calmops.review.backtest import what_if
+    from calmops.store import cursor, get_db
     from calmops.ui.operator import ask_operator
     from calmops.workflow.errors import WorkflowError
 
@@ -170,7 +172,24 @@ def edit_forms(company: str, rules: list[Rule], changes: dict[int, dict]) -> Non
                 enabled = st.checkbox("Enabled", value=rule.enabled)
                 reason = st.text_input("Why (recorded with the change)")
                 submitted = st.form_submit_button("Save rule", type="primary", icon=":material/save:")
+            checked = st.session_state.get(f"rule_backtest_{rule.id}")
+            values = (threshold, clear, int(for_s), severity, enabled, rule.version)
+            if checked is not None:
+                st.info(md(checked["text"]) + "  \n" + (
+                    "Press **Save rule** again to apply it." if checked["values"] == values
+                    else "The values changed since: saving shows the backtest of the new ones first."
+                ), icon=":material/query_stats:")  # fmt: skip
             if submitted:
+                if checked is None or checked["values"] != values:  # the backtest comes before the change
+                    fields = {"threshold": threshold, "clear_threshold": clear, "for_s": int(for_s)}
+                    try:
+                        edited = rule_edit.changed(rule, fields)
+                    except WorkflowError as exc:
+                        st.session_state["rules_error"] = exc.message
+                        st.rerun()
+                    found = what_if(cursor(), company=company, rule=rule, edited=edited, until=clock.now())
+                    st.session_state[f"rule_backtest_{rule.id}"] = {**found, "values": values}
+                    st.rerun()
                 try:
                     rule_edit.update_rule(
                         get_db(), company=company, rule_id=rule.id, expected_version=rule.version, actor=name,
@@ -180,4 +199,5 @@ def edit_forms(company: str, rules: list[Rule], changes: dict[int, dict]) -> Non
                     st.session_state["rules_flash"] = f"Saved {rule.name} (version {rule.version + 1})."
                 except WorkflowError as exc:
                     st.session_state["rules_error"] = exc.message
+                st.session_state.pop(f"rule_backtest_{rule.id}", None)
                 st.rerun()

@@ -120,6 +120,11 @@ def test_the_rules_form_saves_a_change_and_refuses_nonsense(world, app) -> None:
     next(t for t in at.text_input if t.form_id == form).input("fires too late on dispatch-worker")
     next(b for b in at.button if b.form_id == form).click().run()
     assert not at.exception, at.exception
+    said = texts(at)  # the backtest comes first; nothing changed yet
+    assert "as edited it would have fired" in said and "again to apply it" in said
+    assert next(r for r in list_rules(cursor(), company=company) if r.id == rule.id).version == 1
+    next(b for b in at.button if b.form_id == form).click().run()
+    assert not at.exception, at.exception
     changed = next(r for r in list_rules(cursor(), company=company) if r.id == rule.id)
     assert (changed.threshold, changed.clear_threshold, changed.version) == (1400.0, 700.0, 2)
     said = texts(at)
