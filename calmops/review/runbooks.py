@@ -183,3 +183,18 @@ def save_runbook(
             field="expected_version",
         ) from None
     return get_runbook(cur, company=company, pattern=p)
+
+
+def add_from_review(
+    db: Database, *, company: str, incident_id: int, pattern: object, steps: list[str], actor: object
+) -> dict:
+    """A review adds its steps to the pattern's runbook entry (the saved one, else the playbook's
+    defaults), as a new version that says which incident it came from."""
+    p = check_pattern(pattern)
+    current = get_runbook(db.cursor(), company=company, pattern=p)
+    commands = list(dict.fromkeys([*current["commands"], *(s.strip() for s in steps if s.strip())]))
+    return save_runbook(
+        db, company=company, pattern=p, commands=commands, actor=actor,
+        notes=f"steps added from the review of incident #{incident_id}",
+        expected_version=current["version"] or 0,
+    )  # fmt: skip

@@ -173,10 +173,16 @@ def review_form(detail: IncidentDetail, body: dict, name: str) -> None:
             height=110,
         )
         notes = st.text_area("Notes", value=body.get("notes") or "", height=80)
+        pattern = (body.get("root_cause") or {}).get("pattern") or "unknown"
+        to_runbook = st.checkbox(
+            f"Also add the prevention steps to the runbook entry for {pattern.replace('_', ' ')}",
+            value=False,
+            key=f"review_runbook_{s.id}",
+        )
         submitted = st.form_submit_button("Save review", type="primary", icon=":material/save:")
     if submitted:
         by_text = {a.get("text"): a for a in body.get("automation") or []}
-        _attempt(
+        saved = _attempt(
             s.id,
             lambda: review.save_review(
                 get_db(),
@@ -192,6 +198,15 @@ def review_form(detail: IncidentDetail, body: dict, name: str) -> None:
             ),
             "Review saved.",
         )
+        if saved and to_runbook and _lines(prevention):
+            _attempt(
+                s.id,
+                lambda: review.add_from_review(
+                    get_db(), company=s.company, incident_id=s.id, pattern=pattern, steps=_lines(prevention),
+                    actor=name,
+                ),
+                "Review saved; its prevention steps are in the runbook entry.",
+            )  # fmt: skip
         st.session_state.pop(f"review_read_{s.id}", None)  # next render reads the latest version
         st.rerun(scope="app")
 

@@ -68,6 +68,26 @@ def test_a_resolved_incident_gets_the_prefilled_review_and_saves_it(replayed, ap
     assert "Review saved." in said and "Version 1 saved by maria.lopez" in said
 
 
+def test_a_review_can_add_its_prevention_steps_to_the_runbook(replayed, app) -> None:
+    company = replayed[0]
+    incident_id = _incident(company, resolved=True)
+    at = _open(app, company, incident_id)
+    pattern = review.get_review(cursor(), company=company, incident_id=incident_id)["root_cause"]["pattern"]
+    before = review.get_runbook(cursor(), company=company, pattern=pattern)
+    next(a for a in at.text_area if a.label.startswith("Prevention")).input(
+        "Alert on queue growth, not depth"
+    )
+    next(c for c in at.checkbox if c.label.startswith("Also add the prevention steps")).check()
+    _button(at, "Save review").click().run()
+    assert not at.exception, at.exception
+    after = review.get_runbook(cursor(), company=company, pattern=pattern)
+    assert after["saved"] and after["version"] == (before["version"] or 0) + 1
+    assert after["commands"][: len(before["commands"])] == before["commands"]
+    assert after["commands"][-1] == "Alert on queue growth, not depth"
+    assert f"incident #{incident_id}" in after["notes"]
+    assert "prevention steps are in the runbook entry" in texts(at)
+
+
 def test_apply_needs_the_confirmation_then_changes_the_rule(replayed, app) -> None:
     company = "bluebird-logistics"
     incident_id = _incident(company, resolved=True)
