@@ -4,6 +4,7 @@ through a validated form that records who changed it, when, why and from where."
 import streamlit as st
 
 from calmops import clock
+from calmops.companies import list_services
 from calmops.detect.rules import list_rules
 from calmops.review.rules import last_changes
 from calmops.ui import frame
@@ -21,3 +22,4 @@ if not rules:
 view.summary(rules, opened)
 view.rule_cards(rules, opened)
 view.edit_forms(company, rules, last_changes(cur, company=company))
+view.new_rule_form(company, [s.service for s in list_services(cur, company=company)])

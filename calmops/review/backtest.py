@@ -313,3 +313,20 @@ def what_if(cur: Cursor, *, company: str, rule: Rule, edited: Rule, until: datet
             f"would have fired {proposed} time(s), across the {len(per)} service(s) it watches."
         ),
     }
+
+
+def would_fire(cur: Cursor, *, company: str, rule: Rule, until: datetime) -> dict:
+    """How often a new ``rule`` would have fired over the stored history: shown before it is added."""
+    since = until - HISTORY
+    series = load_series(cur, company=company, metric=rule.metric, since=since, until=until)
+    count, per = _count(rule, series)
+    return {
+        "since": to_iso(since),
+        "until": to_iso(until),
+        "proposed": count,
+        "services": len(per),
+        "text": (
+            f"Over the last 14 days of stored history, this rule would have fired {count} time(s), "
+            f"across the {len(per)} service(s) it watches."
+        ),
+    }

@@ -306,8 +306,10 @@ def create_rule(
     recovery_count: object = 2,
     name: object = None,
     reason: object = None,
+    dry_run: bool = False,
 ) -> dict:
-    """A new rule for a metric (on one service, or every service that reports it)."""
+    """A new rule for a metric (on one service, or every service that reports it). ``dry_run``
+    validates and answers ``{"rule": Rule}`` without writing (the page backtests it first)."""
     who = common.actor(actor)
     why = _reason(reason)
     cur = db.cursor()
@@ -353,6 +355,8 @@ def create_rule(
         severity=level,
     )
     check_sides(rule)
+    if dry_run:
+        return {"rule": rule}
 
     def work() -> dict:
         now = clock.now()

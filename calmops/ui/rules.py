@@ -201,3 +201,54 @@ def edit_forms(company: str, rules: list[Rule], changes: dict[int, dict]) -> Non
                     st.session_state["rules_error"] = exc.message
                 st.session_state.pop(f"rule_backtest_{rule.id}", None)
                 st.rerun()
+
+
+def new_rule_form(company: str, services: list[str]) -> None:
+    """Add a rule: validated, backtested over the stored history, then saved on a second press."""
+    from calmops import clock
+    from calmops.review import rules as rule_edit
+    from calmops.review.backtest import would_fire
+    from calmops.store import cursor, get_db
+    from calmops.ui.operator import current_operator
+    from calmops.workflow.errors import WorkflowError
+
+    name = current_operator()
+    if name is None:
+        return
+    with st.expander("Add a rule", icon=":material/add_circle:"):
+        with st.form(f"rule_new_{company}", border=False):
+            left, middle, right = st.columns(3)
+            metric = left.selectbox("Metric", CANONICAL_METRICS, format_func=lambda m: metric_info(m).label)
+            service = middle.selectbox("Service", ["every service", *services])
+            comparison = right.selectbox("Comparison", [">", ">=", "<", "<="])
+            threshold = left.number_input("Threshold", value=None, format="%g")
+            clear = middle.number_input("Clear threshold (empty: the threshold)", value=None, format="%g")
+            for_s = right.number_input("For (seconds)", min_value=0, max_value=86_400, value=300)
+            severities = [s.value for s in sorted(SEVERITY, key=lambda s: -s.rank)]
+            severity = left.selectbox("Severity", severities, index=severities.index("warning"))
+            reason = st.text_input("Why (recorded with the rule)")
+            submitted = st.form_submit_button("Add rule", type="primary", icon=":material/add:")
+        key = f"rule_new_backtest_{company}"
+        values = (metric, service, comparison, threshold, clear, int(for_s), severity)
+        checked = st.session_state.get(key)
+        if checked is not None:
+            again = "Press **Add rule** again to add it." if checked["values"] == values else (
+                "The values changed since: adding shows the backtest of the new ones first.")  # fmt: skip
+            st.info(md(checked["text"]) + "  \n" + again, icon=":material/query_stats:")
+        if not submitted:
+            return
+        fields = {"company": company, "metric": metric, "comparison": comparison, "threshold": threshold,
+                  "severity": severity, "actor": name, "clear_threshold": clear, "for_s": int(for_s),
+                  "service": None if service == "every service" else service, "reason": reason}  # fmt: skip
+        try:
+            if checked is None or checked["values"] != values:
+                rule = rule_edit.create_rule(get_db(), **fields, dry_run=True)["rule"]
+                found = would_fire(cursor(), company=company, rule=rule, until=clock.now())
+                st.session_state[key] = {**found, "values": values}
+            else:
+                created = rule_edit.create_rule(get_db(), **fields)
+                st.session_state.pop(key, None)
+                st.session_state["rules_flash"] = f"Added {created['name']}."
+        except WorkflowError as exc:
+            st.session_state["rules_error"] = exc.message
+        st.rerun()

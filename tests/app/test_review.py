@@ -170,3 +170,25 @@ def test_the_runbook_editor_saves_versions(world, app) -> None:
         "journalctl --vacuum-size=500M",
     ]
     assert "Version 1 by sam.okafor" in texts(at)
+
+
+def test_a_new_rule_is_backtested_then_added(world, app) -> None:
+    company = world[0]
+    at = app(company, page=RULES)
+    at.session_state["operator_name"] = "li.wei"
+    at.run()
+    before = len(list_rules(cursor(), company=company))
+    form = f"rule_new_{company}"
+    next(s for s in at.selectbox if s.form_id == form and s.label == "Metric").set_value("cpu_pct")
+    next(n for n in at.number_input if n.form_id == form and n.label == "Threshold").set_value(70.0)
+    next(t for t in at.text_input if t.form_id == form).input("cpu creeping up on weekends")
+    add = lambda: next(b for b in at.button if b.form_id == form)  # noqa: E731
+    add().click().run()
+    assert not at.exception, at.exception
+    assert "this rule would have fired" in texts(at) and len(list_rules(cursor(), company=company)) == before
+    add().click().run()
+    assert not at.exception, at.exception
+    rules = list_rules(cursor(), company=company)
+    assert len(rules) == before + 1
+    new = next(r for r in rules if r.threshold == 70.0)
+    assert (new.metric, new.comparison, new.for_s, new.service) == ("cpu_pct", ">", 300, None)
