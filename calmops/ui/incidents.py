@@ -23,6 +23,7 @@ from calmops.ui import tiles
 from calmops.ui.brief import action_words
 from calmops.ui.style import INCIDENT_STATUS, SEVERITY, md
 from calmops.vocabulary import HealthStatus, IncidentStatus, Severity
+from calmops.workflow import escalation
 
 HEALTH_PAGE = "pages/health.py"
 INCIDENT_PAGE = "pages/incident.py"
@@ -290,6 +291,7 @@ def incident_frame(
     affected: dict[int, tuple[str, ...]],
     briefs: dict[int, agent.Headline],
     now: datetime,
+    escalate: dict[int, list[dict]] | None = None,
     tz: tzinfo,
     company: str,
 ) -> pd.DataFrame:
@@ -308,7 +310,8 @@ def incident_frame(
                 "Age": _age(i, now),
                 "Recommended": _recommended(briefs.get(i.id)),
                 "Summary": briefs[i.id].summary if i.id in briefs else "",
-                "Flags": flag_text(i.flags),
+                "Flags": flag_text(i.flags)
+                + "".join(f" · {r['text']}" for r in (escalate or {}).get(i.id, [])),
                 "Started": timefmt.to_zone(i.started_at, tz).replace(tzinfo=None),
                 "Affected": ", ".join(s for s in affected.get(i.id, ()) if s != i.service),
             }
@@ -357,7 +360,9 @@ def _column_config() -> dict:
         "Summary": st.column_config.TextColumn(
             "Summary", width=260, help="The brief's summary; hover to read it"
         ),
-        "Flags": st.column_config.TextColumn("Flags", width=80),
+        "Flags": st.column_config.TextColumn(
+            "Flags", width=120, help="Flags, and why the escalation rules say to escalate (hover to read)"
+        ),
         "Started": st.column_config.DatetimeColumn("Started", format="D MMM HH:mm", width=92),
         "Affected": st.column_config.TextColumn(
             "Also affected", width=106, help="Other services that joined the incident"
@@ -396,7 +401,10 @@ def _incident_list(company: str, filters: Filters, tz: tzinfo, refresh_s: float)
     ids = [i.id for i in rows]
     affected = incidents.affected_services(cur, company=company, incident_ids=ids)
     briefs = agent.headlines(cur, company=company, incident_ids=ids)
-    frame = incident_frame(rows, affected=affected, briefs=briefs, now=now, tz=tz, company=company)
+    escalate = escalation.needs_many(cur, company=company, incident_ids=ids)
+    frame = incident_frame(
+        rows, affected=affected, briefs=briefs, now=now, tz=tz, company=company, escalate=escalate
+    )
     shown_before = st.session_state.get(_shown_key(company))
     event = st.dataframe(
         frame,
