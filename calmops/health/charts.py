@@ -114,6 +114,18 @@ def window(
     return ChartWindow(_align_up(start, bucket_s), end, bucket_s, live, label)
 
 
+INCIDENT_BEFORE = timedelta(hours=1)  # an incident's charts start this long before it did
+INCIDENT_AFTER = timedelta(minutes=30)  # and end this long after it was resolved (or now)
+
+
+def incident_window(*, started_at: datetime, resolved_at: datetime | None, now: datetime) -> ChartWindow:
+    """An incident's charts: from an hour before it started to half an hour after it was resolved
+    (or now), the Incident page's rule, shared with the post-incident report so both chart the same
+    buckets. Raises WindowError when the start lies in the future by ``now``."""
+    end = min((resolved_at or now) + INCIDENT_AFTER, now)
+    return window(CUSTOM, now=now, start=started_at - INCIDENT_BEFORE, end=end)
+
+
 def metrics_series(
     cur: Cursor, *, company: str, metrics: list[str], services: list[str], win: ChartWindow
 ) -> dict[str, pd.DataFrame]:
