@@ -24,62 +24,12 @@ import matplotlib.pyplot as plt
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from calmops.reports.fmt import duration, when, words
+
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT = "DejaVu"
 SEVERITY_COLOURS = {"critical": "#c0392b", "high": "#e67e22", "warning": "#d4ac0d", "info": "#2e86c1"}
 SERIES_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
-MAX_TEXT = 4000  # one paragraph's characters; longer user text is cut with an ellipsis
-
-
-# --- small formatting helpers, shared with the period report
-
-
-def when(value: object) -> str:
-    """``2026-11-26T22:03:00Z`` → ``2026-11-26 22:03 UTC``; missing → ``—``."""
-    if not value:
-        return "—"
-    text = str(value)
-    try:
-        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    return ts.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def duration(seconds: object) -> str:
-    """Seconds in words: ``95`` → ``1 min 35 s``, ``7260`` → ``2 h 1 min``; missing → ``—``."""
-    if seconds is None or isinstance(seconds, bool):
-        return "—"
-    try:
-        s = round(float(seconds))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "—"
-    if s < 60:
-        return f"{s} s"
-    minutes, sec = divmod(s, 60)
-    if minutes < 60:
-        return f"{minutes} min" + (f" {sec} s" if sec else "")
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h" + (f" {minutes} min" if minutes else "")
-    days, hours = divmod(hours, 24)
-    return f"{days} d" + (f" {hours} h" if hours else "")
-
-
-def words(value: object) -> str:
-    """Any report value as plain words: a dict's ``text``, a list joined, None as ``—``."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, dict):
-        if "text" in value:
-            return words(value["text"])
-        return "; ".join(f"{k}: {words(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return "; ".join(words(v) for v in value) or "—"
-    if isinstance(value, float):
-        return f"{value:g}"
-    text = str(value)
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
 def _parse_ts(value: object) -> datetime | None:
