@@ -15,6 +15,7 @@ from calmops.api.executors import delete_executor, get_executors, post_executor
 from calmops.api.health import get_companies, get_health
 from calmops.api.incidents import get_incident, get_incidents, post_incident
 from calmops.api.ingest import post_event, post_snapshots
+from calmops.api.period import get_period_report
 from calmops.api.registry import (
     delete_target,
     get_services,
@@ -25,7 +26,7 @@ from calmops.api.registry import (
 )
 from calmops.api.scenarios import get_scenarios, post_scenarios
 
-PAGES = ("health", "incidents", "incident", "services", "targets", "rules", "runbook", "audit")
+PAGES = ("health", "incidents", "incident", "services", "targets", "rules", "runbook", "audit", "reports")
 
 
 async def company_page(request: Request) -> RedirectResponse | JSONResponse:
@@ -56,6 +57,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/ops/events", post_event, methods=["POST"]),
         Route("/api/ops/alerts", post_alerts, methods=["POST"]),
         Route("/api/ops/audit", get_audit, methods=["GET"]),
+        Route("/api/ops/reports/period", get_period_report, methods=["GET"]),
         Route("/api/ops/incidents", get_incidents, methods=["GET"]),
         Route("/api/ops/incidents", post_incident, methods=["POST"]),
         Route("/api/ops/incidents/{incident_id}", get_incident, methods=["GET"]),
