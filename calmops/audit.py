@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from calmops.csvcells import cell as _cell
 from calmops.store.db import Cursor
 from calmops.timeio import to_iso
 
@@ -89,14 +90,6 @@ def facets(cur: Cursor, *, company: str) -> tuple[list[str], list[str], list[str
         "SELECT DISTINCT actor, action, entity FROM audit_log WHERE company = ?", [company]
     ).fetchall()
     return (sorted({r[0] for r in rows}), sorted({r[1] for r in rows}), sorted({r[2] for r in rows}))
-
-
-def _cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (user text stays data)."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def to_csv(rows: list[Entry]) -> str:

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Route
 
-from calmops.api import demo, escalation, review, rules, workflow
+from calmops.api import demo, escalation, reports, review, rules, workflow
 from calmops.api.alerts import post_alerts
 from calmops.api.audit import get_audit
 from calmops.api.executors import delete_executor, get_executors, post_executor
@@ -58,6 +58,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/ops/alerts", post_alerts, methods=["POST"]),
         Route("/api/ops/audit", get_audit, methods=["GET"]),
         Route("/api/ops/reports/period", get_period_report, methods=["GET"]),
+        *reports.routes(),  # the incident report, and the incident list as CSV (format=csv)
         Route("/api/ops/incidents", get_incidents, methods=["GET"]),
         Route("/api/ops/incidents", post_incident, methods=["POST"]),
         Route("/api/ops/incidents/{incident_id}", get_incident, methods=["GET"]),
