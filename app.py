@@ -27,6 +27,7 @@ services = st.Page("pages/services.py", title="Services", icon=":material/hub:",
 targets = st.Page("pages/targets.py", title="Targets", icon=":material/radar:", url_path="targets")
 rules = st.Page("pages/rules.py", title="Rules", icon=":material/rule:", url_path="rules")
 audit = st.Page("pages/audit.py", title="Audit log", icon=":material/history_edu:", url_path="audit")
+reports = st.Page("pages/reports.py", title="Reports", icon=":material/summarize:", url_path="reports")
 
 
 def home() -> None:
@@ -38,7 +39,7 @@ def home() -> None:
 page = st.navigation(
     {
         "": [st.Page(home, title="Home", url_path="home", default=True, visibility="hidden")],
-        "Operations": [health, incidents, incident, audit],
+        "Operations": [health, incidents, incident, reports, audit],
         "Setup": [services, targets, rules],
         "Help": [runbook],
     }
