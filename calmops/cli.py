@@ -182,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     from calmops.cli_notify import add_notify_commands  # it imports this module's helpers
 
     add_notify_commands(sub)
+    from calmops.cli_report import add_report_command
+
+    add_report_command(sub)
     return parser
 
 
