@@ -28,7 +28,7 @@ def _add(company: str, marker: str) -> None:
     with unit_of_work(cur):
         (iid,) = cur.execute(
             """INSERT INTO incidents (company, title, service, severity, status, source, pattern, started_at,
-                                      detected_at, acknowledged_at, escalated_at, escalation_reason, updated_at)
+                   detected_at, acknowledged_at, escalated_at, escalation_reason, updated_at)
                VALUES (?, ?, 'api', 'critical', 'acknowledged', 'manual', 'queue_backlog', ?, ?, ?, ?, ?, ?)
                RETURNING id""",
             [
@@ -50,7 +50,7 @@ def _add(company: str, marker: str) -> None:
         ):
             cur.execute(
                 """INSERT INTO action_attempts (company, incident_id, service, action, risk, kind, requested_by,
-                                               requested_at, outcome, verdict)
+                   requested_at, outcome, verdict)
                    VALUES (?, ?, 'api', ?, 'safe', 'auto', 'agent', ?, ?, ?)""",
                 [company, iid, action, NOW - timedelta(hours=2, minutes=55), outcome, verdict],
             )
@@ -76,8 +76,8 @@ def _sql_counts(company: str, column: str) -> dict:
     rows = (
         cursor()
         .execute(
-            f"SELECT {column}, count(*) FROM incidents WHERE company = ? AND started_at >= ? AND started_at < ? "
-            "GROUP BY 1",
+            f"SELECT {column}, count(*) FROM incidents WHERE company = ? "
+            "AND started_at >= ? AND started_at < ? GROUP BY 1",
             [company, SINCE, UNTIL],
         )
         .fetchall()
