@@ -49,8 +49,8 @@ def _add(company: str, marker: str) -> None:
             ("rotate_logs", "failed", "worse"),
         ):
             cur.execute(
-                """INSERT INTO action_attempts (company, incident_id, service, action, risk, kind, requested_by,
-                   requested_at, outcome, verdict)
+                """INSERT INTO action_attempts (company, incident_id, service, action, risk, kind,
+                   requested_by, requested_at, outcome, verdict)
                    VALUES (?, ?, 'api', ?, 'safe', 'auto', 'agent', ?, ?, ?)""",
                 [company, iid, action, NOW - timedelta(hours=2, minutes=55), outcome, verdict],
             )
