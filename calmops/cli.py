@@ -185,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     from calmops.cli_report import add_report_command
 
     add_report_command(sub)
+    from calmops.cli_period import add_period_command
+
+    add_period_command(sub)
     return parser
 
 

@@ -1,0 +1,93 @@
+"""`python -m calmops period-report --company C --since ISO --until ISO --format md|html|pdf|json
+[-o FILE]`: a company's period report as a file.
+
+Through the running server's API (`GET /api/ops/reports/period`) when one is up, else straight on
+``CALMOPS_DB`` with the same ``period_data`` and renderers, so both give the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from calmops.cli import CommandError, _headers, _refused, _via
+from calmops.config import settings
+from calmops.store.db import Cursor
+from calmops.timeio import BadTimeError, parse_iso
+
+FORMATS = ("md", "html", "pdf", "json")
+
+
+def _online(args: argparse.Namespace) -> tuple[bytes, str]:
+    answer = requests.get(
+        f"{settings().base_url}/api/ops/reports/period",
+        params={"company": args.company, "since": args.since, "until": args.until, "format": args.format},
+        headers=_headers(),
+        timeout=300,
+    )
+    if not answer.ok:
+        try:
+            payload = answer.json()
+        except ValueError:
+            payload = {"error": answer.text[:300]}
+        raise CommandError(payload.get("error") or f"HTTP {answer.status_code}", payload.get("field"))
+    found = re.search(r'filename="([^"]+)"', answer.headers.get("Content-Disposition", ""))
+    name = found.group(1) if found else f"calmops-period-{args.company}.{args.format}"
+    return answer.content, name
+
+
+def _offline(args: argparse.Namespace, cur: Cursor) -> tuple[bytes, str]:
+    from calmops import companies
+    from calmops.reports import period
+
+    try:
+        since, until = parse_iso(args.since), parse_iso(args.until)
+    except BadTimeError as exc:
+        raise CommandError(str(exc), "since/until") from None
+    try:
+        data = period.period_data(cur, company=args.company, since=since, until=until)
+    except period.PeriodError as exc:
+        raise CommandError(exc.message, exc.field) from None
+    except companies.UnknownCompanyError:
+        raise CommandError(f"unknown company {args.company!r}", "company") from None
+    return period.render(data, args.format), period.file_name(data, args.format)
+
+
+def cmd_period_report(args: argparse.Namespace) -> int:
+    """Write the report to ``-o FILE`` (``-`` for standard output), else to the API's file name."""
+    started = time.monotonic()
+    print(
+        f"period-report: {args.company} from {args.since} to {args.until} as {args.format}…", file=sys.stderr
+    )
+    try:
+        body, name = _via(lambda: _online(args), lambda cur: _offline(args, cur))
+    except CommandError as exc:
+        return _refused(exc)
+    if args.output == "-":
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        target = "standard output"
+    else:
+        path = Path(args.output or name)
+        path.write_bytes(body)
+        target = str(path)
+    elapsed = time.monotonic() - started
+    print(f"period-report: wrote {len(body):,} bytes to {target} in {elapsed:.1f} s", file=sys.stderr)
+    return 0
+
+
+def add_period_command(sub: argparse._SubParsersAction) -> None:
+    report = sub.add_parser("period-report", help="a company's period report, as a file")
+    report.add_argument("--company", required=True)
+    report.add_argument("--since", required=True, help="start, ISO 8601 with a zone")
+    report.add_argument("--until", required=True, help="end (not included), ISO 8601 with a zone")
+    report.add_argument("--format", choices=FORMATS, default="md", help="md, html, pdf or json (default md)")
+    report.add_argument(
+        "-o", "--output", help="the file to write, - for standard output (default: the API's file name)"
+    )
+    report.set_defaults(func=cmd_period_report)
