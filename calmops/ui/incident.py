@@ -15,7 +15,7 @@ from calmops import agent, clock, incidents, timefmt
 from calmops.health import charts as hc
 from calmops.incidents import IncidentDetail
 from calmops.store import cursor
-from calmops.ui import charts, customer, decisions, escalation, review, timeline
+from calmops.ui import charts, customer, decisions, escalation, report, review, timeline
 from calmops.ui.brief import brief_card
 from calmops.ui.incidents import FLASH_KEY, flag_look
 from calmops.ui.style import INCIDENT_STATUS, SEVERITY, md
@@ -212,6 +212,7 @@ def _panel(company: str, company_name: str, incident_id: int, tz: tzinfo, live: 
         st.markdown("##### :material/query_stats: Metrics involved")
         involved_charts(detail, tz=tz, now=now)
     review.review_panel(detail, tz=tz, now=now)
+    report.report_download(detail)
 
 
 def incident_panel(detail: IncidentDetail, *, company_name: str, tz: tzinfo, refresh_s: float) -> None:
