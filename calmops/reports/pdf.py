@@ -113,18 +113,20 @@ def chart_png(chart: dict, *, width_in: float = 7.2, height_in: float = 2.4) -> 
         plt.close(fig)
 
 
-def bar_png(title: str, counts: Sequence[tuple[str, float]], *, width_in: float = 7.2) -> bytes:
-    """A horizontal bar chart of ``(label, value)`` pairs (the period report's breakdowns)."""
-    height = max(1.2, 0.28 * len(counts) + 0.6)
-    fig, ax = plt.subplots(figsize=(width_in, height), dpi=110)
+def bars_png(panels: Sequence[tuple[str, Sequence[tuple[str, float]]]], *, width_in: float = 7.2) -> bytes:
+    """Horizontal bar charts of ``(label, value)`` pairs side by side in one picture (the period
+    report's breakdowns): one figure and one rasterisation for all of them."""
+    panels = [p for p in panels if p[1]] or [("", [("none", 0)])]
+    height = max(1.4, 0.2 * max(len(counts) for _, counts in panels) + 0.7)
+    fig, axes = plt.subplots(1, len(panels), figsize=(width_in, height), dpi=100, squeeze=False)
     try:
-        labels = [str(k) for k, _ in counts][::-1]
-        values = [v for _, v in counts][::-1]
-        ax.barh(labels, values, color="#2e86c1")
-        ax.set_title(title, fontsize=9, loc="left")
-        ax.tick_params(labelsize=7)
-        ax.grid(axis="x", alpha=0.25)
-        fig.tight_layout()
+        for ax, (title, counts) in zip(axes[0], panels, strict=True):
+            labels = [str(k)[:22] for k, _ in counts][::-1]
+            ax.barh(labels, [v for _, v in counts][::-1], color="#2e86c1")
+            ax.set_title(title, fontsize=8, loc="left")
+            ax.tick_params(labelsize=6)
+            ax.grid(axis="x", alpha=0.25)
+        fig.subplots_adjust(left=0.15, right=0.98, top=0.88, bottom=0.12, wspace=0.9)
         out = io.BytesIO()
         fig.savefig(out, format="png")
         return out.getvalue()
@@ -153,7 +155,7 @@ def line_png(
         ax.tick_params(axis="x", rotation=30)
         ax.grid(alpha=0.25)
         ax.legend(fontsize=7, frameon=False)
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.25)
         out = io.BytesIO()
         fig.savefig(out, format="png")
         return out.getvalue()
@@ -472,4 +474,4 @@ def to_pdf(data: dict) -> bytes:
     return doc.output_bytes()
 
 
-__all__ = ["Document", "bar_png", "chart_png", "duration", "line_png", "to_pdf", "when", "words"]
+__all__ = ["Document", "bars_png", "chart_png", "duration", "line_png", "to_pdf", "when", "words"]

@@ -61,8 +61,9 @@ def _seconds(value: object) -> float | None:
 
 def _proposals(cur: Cursor, *, company: str, resolved: list[tuple[int, str]]) -> list[dict]:
     """Threshold proposals of the period's reviews that no rule change has applied yet."""
-    from calmops.review.service import get_review
-    from calmops.workflow.errors import NotAllowed, NotFound
+    from calmops.review import prefill
+    from calmops.workflow import common
+    from calmops.workflow.errors import NotFound
 
     applied = {
         r[0]
@@ -70,13 +71,26 @@ def _proposals(cur: Cursor, *, company: str, resolved: list[tuple[int, str]]) ->
             "SELECT proposal_id FROM rule_changes WHERE company = ? AND proposal_id IS NOT NULL", [company]
         ).fetchall()
     }
+    saved = {
+        incident_id: json.loads(body).get("alert_improvements") or []
+        for incident_id, body in cur.execute(
+            """SELECT incident_id, arg_max(body, version) FROM reviews WHERE company = ?
+               GROUP BY incident_id""",
+            [company],
+        ).fetchall()
+    }
     out: list[dict] = []
     seen: set[str] = set()
     for incident_id, title in resolved:
-        try:
-            review = get_review(cur, company=company, incident_id=incident_id)
-        except (NotAllowed, NotFound):
-            continue
+        if incident_id in saved:  # the review a person saved (what get_review answers)
+            items = saved[incident_id]
+        else:  # the pre-filled draft's proposals, without computing the rest of the draft
+            try:
+                detail = common.load(cur, company=company, incident_id=incident_id)
+            except NotFound:
+                continue
+            items = prefill.alert_improvements(cur, detail=detail)
+        review = {"alert_improvements": items}
         for item in review.get("alert_improvements") or []:
             pid = item.get("id")
             if item.get("kind") != "threshold" or item.get("applied") or pid in applied or pid in seen:
@@ -520,7 +534,7 @@ def to_html(data: dict) -> str:
 
 
 def to_pdf(data: dict) -> bytes:
-    from calmops.reports.pdf import Document, bar_png, line_png
+    from calmops.reports.pdf import Document, bars_png, line_png
 
     c, p, t = data["company"], data["period"], data["totals"]
     title = f"Period report: {words(c['name'])}"
@@ -541,19 +555,15 @@ def to_pdf(data: dict) -> bytes:
         ],
         key_width=60,
     )
-    for title_, key in (
-        ("By pattern", "by_pattern"),
-        ("By service", "by_service"),
-        ("By severity", "by_severity"),
-    ):
-        doc.heading(f"Incidents {title_.lower()}")
-        rows = data[key]
-        if rows:
-            doc.picture(
-                bar_png(f"Incidents {title_.lower()}", [(r["key"], r["count"]) for r in rows]), width=150
-            )
-        else:
-            doc.para("None.", colour=110)
+    doc.heading("Incidents by pattern, service and severity")
+    doc.picture(
+        bars_png(
+            [
+                (f"by {key[3:]}", [(r["key"], r["count"]) for r in data[key]])
+                for key in ("by_pattern", "by_service", "by_severity")
+            ]
+        )
+    )
     doc.heading(f"Trend (per {p['bucket']})")
     if data["trend"]:
         xs = [r["bucket"] for r in data["trend"]]
