@@ -61,7 +61,7 @@ def _seconds(value: object) -> float | None:
 
 def _proposals(cur: Cursor, *, company: str, resolved: list[tuple[int, str]]) -> list[dict]:
     """Threshold proposals of the period's reviews that no rule change has applied yet."""
-    from calmops.review import prefill
+    from calmops.review import backtest, prefill
     from calmops.workflow import common
     from calmops.workflow.errors import NotFound
 
@@ -81,15 +81,31 @@ def _proposals(cur: Cursor, *, company: str, resolved: list[tuple[int, str]]) ->
     }
     out: list[dict] = []
     seen: set[str] = set()
+    drafts = {}
+    for incident_id, _ in resolved:
+        if incident_id not in saved:
+            try:
+                drafts[incident_id] = common.load(cur, company=company, incident_id=incident_id)
+            except NotFound:
+                continue
+    ends = [d.summary.resolved_at for d in drafts.values() if d.summary.resolved_at is not None]
+    cache: dict[str, backtest.Series] = {}
+
+    def series_of(metric: str) -> backtest.Series:
+        """Each metric read once, over every draft's 14 days (the backtest slices its own window)."""
+        if metric not in cache:
+            cache[metric] = backtest.load_series(
+                cur, company=company, metric=metric, since=min(ends) - backtest.HISTORY, until=max(ends)
+            )
+        return cache[metric]
+
     for incident_id, title in resolved:
         if incident_id in saved:  # the review a person saved (what get_review answers)
             items = saved[incident_id]
-        else:  # the pre-filled draft's proposals, without computing the rest of the draft
-            try:
-                detail = common.load(cur, company=company, incident_id=incident_id)
-            except NotFound:
-                continue
-            items = prefill.alert_improvements(cur, detail=detail)
+        elif incident_id in drafts:  # the pre-filled draft's proposals, without the rest of the draft
+            items = prefill.alert_improvements(cur, detail=drafts[incident_id], series_of=series_of)
+        else:
+            continue
         review = {"alert_improvements": items}
         for item in review.get("alert_improvements") or []:
             pid = item.get("id")

@@ -46,6 +46,17 @@ def load_series(cur: Cursor, *, company: str, metric: str, since: datetime, unti
     return {service: columns for (service, _), columns in samples.items()}
 
 
+def within(series: Series, *, since: datetime, until: datetime) -> Series:
+    """The samples in (since, until], as `load_series` would have read them for that window."""
+    lo, hi = int(since.timestamp() * 1_000_000), int(until.timestamp() * 1_000_000)
+    out: Series = {}
+    for service, (ts, values) in series.items():
+        keep = (ts > lo) & (ts <= hi)
+        if keep.any():
+            out[service] = (ts[keep], values[keep])
+    return out
+
+
 def watches(rule: Rule, service: str) -> bool:
     """Whether ``rule`` judges ``service`` (enabled or not: a proposal may concern a disabled rule)."""
     return rule.service is None or rule.service == service
@@ -154,16 +165,21 @@ def propose(
     started_at: datetime,
     until: datetime,
     incident_id: int,
+    preloaded: Series | None = None,
 ) -> dict | None:
     """The best threshold proposal for ``rule`` on this incident, or a "keep" note with the numbers
     that argue against changing it; None when the history holds no samples of its metric.
 
     ``fired_at`` is when the rule fired on ``service`` during the incident (``started_at``: when the
     incident began; the usual level is read before it); the history counted is the 14 days (or what
-    is stored) before ``until`` (the resolution).
+    is stored) before ``until`` (the resolution). ``preloaded``: the metric's series over a window
+    that covers those 14 days (a period report reads each metric once for all its incidents).
     """
     since = until - HISTORY
-    series = load_series(cur, company=company, metric=rule.metric, since=since, until=until)
+    if preloaded is not None:
+        series = within(preloaded, since=since, until=until)
+    else:
+        series = load_series(cur, company=company, metric=rule.metric, since=since, until=until)
     if service not in series or not watches(rule, service):
         return None
     ts_all = np.concatenate([ts for ts, _ in series.values()])

@@ -8,6 +8,7 @@ threshold proposals replayed over the stored history (`calmops.review.backtest`)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from calmops import actions, agent
@@ -222,8 +223,11 @@ def fired_rules(detail: IncidentDetail, rules: list[Rule]) -> list[tuple[Rule, d
     return list(found.values())
 
 
-def alert_improvements(cur: Cursor, *, detail: IncidentDetail) -> list[dict]:
-    """Threshold proposals (and "keep" notes) for the rules that fired, each with its numbers."""
+def alert_improvements(
+    cur: Cursor, *, detail: IncidentDetail, series_of: Callable[[str], backtest.Series] | None = None
+) -> list[dict]:
+    """Threshold proposals (and "keep" notes) for the rules that fired, each with its numbers.
+    ``series_of(metric)``: series already read for a wider window (a period report's cache)."""
     s = detail.summary
     if s.resolved_at is None:
         return []
@@ -238,6 +242,7 @@ def alert_improvements(cur: Cursor, *, detail: IncidentDetail) -> list[dict]:
             started_at=s.started_at,
             until=s.resolved_at,
             incident_id=s.id,
+            preloaded=series_of(rule.metric) if series_of else None,
         )
         if proposal is not None:
             out.append(proposal)
