@@ -107,3 +107,25 @@ def test_approve_from_the_cli_follows_the_golden_rule(demo_db: Path, tmp_path: P
             0
         ][0]
     assert refusals == 2
+
+
+def test_period_report_from_the_cli_counts_what_the_store_holds(demo_db: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    since, until = "2026-11-25T12:00:00Z", "2026-11-26T12:00:00Z"
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        company, expected = con.execute(
+            "SELECT company, count(*) FROM incidents WHERE started_at >= ?::TIMESTAMPTZ AND started_at < "
+            "?::TIMESTAMPTZ GROUP BY company ORDER BY company LIMIT 1",
+            [since, until],
+        ).fetchall()[0]
+    out = tmp_path / "period.json"
+    args = ("--company", company, "--since", since, "--until", until, "--format", "json", "-o", str(out))
+    done = calmops("period-report", *args, env={"CALMOPS_DB": str(demo_db)})
+    assert done.returncode == 0, done.stderr
+    body = json.loads(out.read_text())
+    assert body["schema"] == "calmops.period-report/1" and body["company"]["company"] == company
+    assert body["totals"]["incidents"] == expected
+    refused = calmops("period-report", "--company", company, "--since", until, "--until", since,
+                      env={"CALMOPS_DB": str(demo_db)})  # fmt: skip
+    assert refused.returncode != 0 and "error" in refused.stderr
