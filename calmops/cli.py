@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -238,6 +239,21 @@ def _api(method: str, path: str, *, params: dict | None = None, body: dict | Non
         payload = payload or {}
         raise CommandError(payload.get("error") or f"HTTP {answer.status_code}", payload.get("field"))
     return payload
+
+
+def _download(path: str, *, params: dict, fallback_name: str, timeout: float = 300) -> tuple[bytes, str]:
+    """A file from the API (a report): its bytes and the file name the server chose."""
+    answer = requests.get(
+        f"{settings().base_url}/api/ops/{path}", params=params, headers=_headers(), timeout=timeout
+    )
+    if not answer.ok:
+        try:
+            payload = answer.json()
+        except ValueError:
+            payload = {"error": answer.text[:300]}
+        raise CommandError(payload.get("error") or f"HTTP {answer.status_code}", payload.get("field"))
+    found = re.search(r'filename="([^"]+)"', answer.headers.get("Content-Disposition", ""))
+    return answer.content, found.group(1) if found else fallback_name
 
 
 def _offline(work: Callable[[Cursor], object]) -> object:

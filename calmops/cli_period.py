@@ -8,15 +8,11 @@ Through the running server's API (`GET /api/ops/reports/period`) when one is up,
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
-import requests
-
-from calmops.cli import CommandError, _headers, _refused, _via
-from calmops.config import settings
+from calmops.cli import CommandError, _download, _refused, _via
 from calmops.store.db import Cursor
 from calmops.timeio import BadTimeError, parse_iso
 
@@ -24,21 +20,10 @@ FORMATS = ("md", "html", "pdf", "json")
 
 
 def _online(args: argparse.Namespace) -> tuple[bytes, str]:
-    answer = requests.get(
-        f"{settings().base_url}/api/ops/reports/period",
-        params={"company": args.company, "since": args.since, "until": args.until, "format": args.format},
-        headers=_headers(),
-        timeout=300,
+    params = {"company": args.company, "since": args.since, "until": args.until, "format": args.format}
+    return _download(
+        "reports/period", params=params, fallback_name=f"calmops-period-{args.company}.{args.format}"
     )
-    if not answer.ok:
-        try:
-            payload = answer.json()
-        except ValueError:
-            payload = {"error": answer.text[:300]}
-        raise CommandError(payload.get("error") or f"HTTP {answer.status_code}", payload.get("field"))
-    found = re.search(r'filename="([^"]+)"', answer.headers.get("Content-Disposition", ""))
-    name = found.group(1) if found else f"calmops-period-{args.company}.{args.format}"
-    return answer.content, name
 
 
 def _offline(args: argparse.Namespace, cur: Cursor) -> tuple[bytes, str]:

@@ -8,36 +8,23 @@ straight on ``CALMOPS_DB``, with the same ``report_data`` and renderers, so both
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
-import requests
-
-from calmops.cli import CommandError, _headers, _refused, _via
-from calmops.config import settings
+from calmops.cli import CommandError, _download, _refused, _via
 from calmops.store.db import Cursor
 
 FORMATS = ("md", "html", "pdf", "json")
 
 
 def _online(args: argparse.Namespace) -> tuple[bytes, str]:
-    answer = requests.get(
-        f"{settings().base_url}/api/ops/incidents/{args.incident}/report",
+    return _download(
+        f"incidents/{args.incident}/report",
         params={"company": args.company, "format": args.format},
-        headers=_headers(),
+        fallback_name=f"calmops-incident-{args.incident}-{args.company}.{args.format}",
         timeout=120,
     )
-    if not answer.ok:
-        try:
-            payload = answer.json()
-        except ValueError:
-            payload = {"error": answer.text[:300]}
-        raise CommandError(payload.get("error") or f"HTTP {answer.status_code}", payload.get("field"))
-    found = re.search(r'filename="([^"]+)"', answer.headers.get("Content-Disposition", ""))
-    name = found.group(1) if found else f"calmops-incident-{args.incident}-{args.company}.{args.format}"
-    return answer.content, name
 
 
 def _offline(args: argparse.Namespace, cur: Cursor) -> tuple[bytes, str]:
