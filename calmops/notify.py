@@ -19,12 +19,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import duckdb
 import requests
 
-from calmops import clock
+from calmops import clock, targets
 from calmops.companies import InvalidError, check_slug, get_company
 from calmops.incidents import audit
 from calmops.store.db import RACES, Cursor, Database, first, retry_conflicts, unit_of_work
@@ -101,28 +101,12 @@ def check_channel(value: object) -> str:
     return str(value)
 
 
-def check_url(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidError("url must be an http:// or https:// URL", "url")
-    url = value.strip()
-    if len(url) > URL_MAX or any(c.isspace() for c in url):
-        raise InvalidError(f"url must be an http(s) URL without spaces, at most {URL_MAX} characters", "url")
-    try:
-        parts = urlsplit(url)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        raise InvalidError(f"url is not a valid URL: {url!r}", "url") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
-        raise InvalidError(f"url must be an http:// or https:// URL with a host, got {url!r}", "url")
-    return url
-
-
 def set_channel(cur: Cursor, *, company: object, channel: object, url: object, actor: str) -> dict:
     """Set (or, with an empty ``url``, remove) a company's webhook for one channel; one transaction,
     audited. Answers ``{"company", "channel", "url"}`` (``url`` None once removed)."""
     slug = check_slug(company)
     name = check_channel(channel)
-    address = None if url in (None, "") else check_url(url)
+    address = None if url in (None, "") else targets.check_url(url, paths=False)
     now = clock.now()
 
     def work() -> dict:

@@ -89,15 +89,16 @@ class ProbeRecord:
     format: str | None
 
 
-def check_url(url: object, *, field: str = "url") -> str:
-    """An absolute http(s) URL with a host, or a path on this CalmOps server (``/demo/...``), which
-    the collector resolves against its own address so the demo's endpoints follow any ``PORT``."""
+def check_url(url: object, *, field: str = "url", paths: bool = True) -> str:
+    """An absolute http(s) URL with a host, or (with ``paths``) a path on this CalmOps server
+    (``/demo/...``), which the collector resolves against its own address so the demo's endpoints
+    follow any ``PORT``. Webhooks (executors, notifications) take absolute URLs only."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidError("url must be an http:// or https:// URL", field)
     url = url.strip()
     if len(url) > URL_MAX or any(c.isspace() for c in url):
         raise InvalidError(f"url must be an http(s) URL without spaces, at most {URL_MAX} characters", field)
-    if url.startswith("/") and not url.startswith("//"):
+    if paths and url.startswith("/") and not url.startswith("//"):
         return url
     try:
         parts = urlsplit(url)

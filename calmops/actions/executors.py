@@ -19,12 +19,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import duckdb
 import requests
 
-from calmops import clock
+from calmops import clock, targets
 from calmops.companies import InvalidError, NotFoundError, check_slug, get_company
 from calmops.incidents import audit
 from calmops.store.db import Cursor, first, retry_conflicts, unit_of_work
@@ -88,22 +87,6 @@ def _check_action(value: object) -> str:
     return str(value)
 
 
-def _check_url(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidError("url must be an http:// or https:// URL", "url")
-    url = value.strip()
-    if len(url) > URL_MAX or any(c.isspace() for c in url):
-        raise InvalidError(f"url must be an http(s) URL without spaces, at most {URL_MAX} characters", "url")
-    try:
-        parts = urlsplit(url)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        raise InvalidError(f"url is not a valid URL: {url!r}", "url") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
-        raise InvalidError(f"url must be an http:// or https:// URL with a host, got {url!r}", "url")
-    return url
-
-
 def _check_secret(value: object) -> str:
     if value is None or value == "":
         return secrets.token_urlsafe(32)
@@ -149,7 +132,7 @@ def set_executor(
     (the answer carries it; it is never shown again)."""
     slug = check_slug(company)
     name = _check_action(action)
-    address = _check_url(url)
+    address = targets.check_url(url, paths=False)
     key = _check_secret(secret)
     timeout = _check_timeout(timeout_s)
     tries = _check_retries(retries)
