@@ -256,6 +256,27 @@ def _download(path: str, *, params: dict, fallback_name: str, timeout: float = 3
     return answer.content, found.group(1) if found else fallback_name
 
 
+def _write_report(
+    label: str, fetch: Callable[[], tuple[bytes, str]], output: str | None, started: float
+) -> int:
+    """Fetch a report file and write it to ``output`` (``-``: standard output; none: its own name)."""
+    try:
+        body, name = fetch()
+    except CommandError as exc:
+        return _refused(exc)
+    if output == "-":
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        target = "standard output"
+    else:
+        path = Path(output or name)
+        path.write_bytes(body)
+        target = str(path)
+    elapsed = time.monotonic() - started
+    print(f"{label}: wrote {len(body):,} bytes to {target} in {elapsed:.1f} s", file=sys.stderr)
+    return 0
+
+
 def _offline(work: Callable[[Cursor], object]) -> object:
     """Run ``work`` on CALMOPS_DB itself (no server holds it); a new file gets the demo world
     unless CALMOPS_DEMO=0, as when the server starts on it."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from calmops.cli import CommandError, _download, _refused, _via
+from calmops.cli import CommandError, _download, _via, _write_report
 from calmops.store.db import Cursor
 from calmops.timeio import BadTimeError, parse_iso
 
@@ -49,21 +48,8 @@ def cmd_period_report(args: argparse.Namespace) -> int:
     print(
         f"period-report: {args.company} from {args.since} to {args.until} as {args.format}…", file=sys.stderr
     )
-    try:
-        body, name = _via(lambda: _online(args), lambda cur: _offline(args, cur))
-    except CommandError as exc:
-        return _refused(exc)
-    if args.output == "-":
-        sys.stdout.buffer.write(body)
-        sys.stdout.flush()
-        target = "standard output"
-    else:
-        path = Path(args.output or name)
-        path.write_bytes(body)
-        target = str(path)
-    elapsed = time.monotonic() - started
-    print(f"period-report: wrote {len(body):,} bytes to {target} in {elapsed:.1f} s", file=sys.stderr)
-    return 0
+    fetch = lambda: _via(lambda: _online(args), lambda cur: _offline(args, cur))  # noqa: E731
+    return _write_report("period-report", fetch, args.output, started)
 
 
 def add_period_command(sub: argparse._SubParsersAction) -> None:

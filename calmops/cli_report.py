@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from calmops.cli import CommandError, _download, _refused, _via
+from calmops.cli import CommandError, _download, _via, _write_report
 from calmops.store.db import Cursor
 
 FORMATS = ("md", "html", "pdf", "json")
@@ -45,21 +44,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the report to ``-o FILE`` (``-`` for standard output), else to the API's file name."""
     started = time.monotonic()
     print(f"report: incident {args.incident} of {args.company} as {args.format}…", file=sys.stderr)
-    try:
-        body, name = _via(lambda: _online(args), lambda cur: _offline(args, cur))
-    except CommandError as exc:
-        return _refused(exc)
-    if args.output == "-":
-        sys.stdout.buffer.write(body)
-        sys.stdout.flush()
-        target = "standard output"
-    else:
-        path = Path(args.output or name)
-        path.write_bytes(body)
-        target = str(path)
-    elapsed = time.monotonic() - started
-    print(f"report: wrote {len(body):,} bytes to {target} in {elapsed:.1f} s", file=sys.stderr)
-    return 0
+    fetch = lambda: _via(lambda: _online(args), lambda cur: _offline(args, cur))  # noqa: E731
+    return _write_report("report", fetch, args.output, started)
 
 
 def add_report_command(sub: argparse._SubParsersAction) -> None:
