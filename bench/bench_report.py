@@ -2,7 +2,8 @@
 
 A demo world is built with ``python -m calmops demo`` (or ``--demo-db`` is copied) and opened
 in-process; the incident is the resolved one with the most timeline events (or ``--incident``).
-Each format is ``report_data`` + ``render`` — what the API, the CLI and the Incident page do — timed
+Each format is ``reports.build`` (``report_data`` + ``render``) — what the API, the CLI and the
+Incident page do — timed
 ``--runs`` times after one untimed call (plotly.js is read once per process); the figure is the
 median. Targets: ≤ 2 s per format, HTML ≤ 8 MB.
 
@@ -59,17 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"incident {incident_id} of {company}, median of {args.runs} runs after one warm-up")
         failed = False
         for fmt in ("json", "md", "html", "pdf"):
-            try:
-                reports.render(reports.report_data(cur, company=company, incident_id=incident_id), fmt)
-            except reports.PdfUnavailable:
-                print(f"  {fmt:<5} not available yet")
-                continue
+            reports.build(cur, company=company, incident_id=incident_id, fmt=fmt)
             times, size = [], 0
             for _ in range(args.runs):
                 started = time.perf_counter()
-                body = reports.render(
-                    reports.report_data(cur, company=company, incident_id=incident_id), fmt
-                )[0]
+                body = reports.build(cur, company=company, incident_id=incident_id, fmt=fmt)[0]
                 times.append(time.perf_counter() - started)
                 size = len(body)
             median = statistics.median(times)

@@ -33,7 +33,9 @@ class ProgressBar:
     def __call__(self, fraction: float, message: str) -> None:
         fraction = min(max(fraction, 0.0), 1.0)
         percent = int(fraction * 100)
-        if not self.tty and percent // 10 == self._last // 10 and percent < 100:
+        if percent == self._last == 100 or (
+            not self.tty and percent // 10 == self._last // 10 and percent < 100
+        ):
             return
         self._last = percent
         filled = int(fraction * self.width)
@@ -241,10 +243,18 @@ def _api(method: str, path: str, *, params: dict | None = None, body: dict | Non
     return payload
 
 
-def _download(path: str, *, params: dict, fallback_name: str, timeout: float = 300) -> tuple[bytes, str]:
-    """A file from the API (a report): its bytes and the file name the server chose."""
+def _download(
+    path: str, *, params: dict, fallback_name: str, progress: ProgressBar, timeout: float = 300
+) -> tuple[bytes, str]:
+    """A file from the API (a report): its bytes and the file name the server chose. The server
+    renders it first (the wait is shown), then the bytes are counted in as they arrive."""
+    progress(0.05, "the server is rendering")
     answer = requests.get(
-        f"{settings().base_url}/api/ops/{path}", params=params, headers=_headers(), timeout=timeout
+        f"{settings().base_url}/api/ops/{path}",
+        params=params,
+        headers=_headers(),
+        timeout=timeout,
+        stream=True,
     )
     if not answer.ok:
         try:
@@ -252,18 +262,26 @@ def _download(path: str, *, params: dict, fallback_name: str, timeout: float = 3
         except ValueError:
             payload = {"error": answer.text[:300]}
         raise CommandError(payload.get("error") or f"HTTP {answer.status_code}", payload.get("field"))
+    size = int(answer.headers.get("Content-Length") or 0)
+    chunks: list[bytes] = []
+    got = 0
+    for chunk in answer.iter_content(chunk_size=256 * 1024):
+        chunks.append(chunk)
+        got += len(chunk)
+        progress(0.5 + 0.5 * (got / size if size else 0.5), f"received {got / 1024:,.0f} KB")
     found = re.search(r'filename="([^"]+)"', answer.headers.get("Content-Disposition", ""))
-    return answer.content, found.group(1) if found else fallback_name
+    return b"".join(chunks), found.group(1) if found else fallback_name
 
 
-def _write_report(
-    label: str, fetch: Callable[[], tuple[bytes, str]], output: str | None, started: float
-) -> int:
-    """Fetch a report file and write it to ``output`` (``-``: standard output; none: its own name)."""
+def _write_report(label: str, fetch: Callable[[ProgressBar], tuple[bytes, str]], output: str | None) -> int:
+    """Fetch a report file, showing how far it has got on standard error, and write it to
+    ``output`` (``-``: standard output; none: its own name)."""
+    bar = ProgressBar(label)
     try:
-        body, name = fetch()
+        body, name = fetch(bar)
     except CommandError as exc:
         return _refused(exc)
+    bar(1.0, "done")
     if output == "-":
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
@@ -272,8 +290,7 @@ def _write_report(
         path = Path(output or name)
         path.write_bytes(body)
         target = str(path)
-    elapsed = time.monotonic() - started
-    print(f"{label}: wrote {len(body):,} bytes to {target} in {elapsed:.1f} s", file=sys.stderr)
+    bar.done(f"{label}: wrote {len(body):,} bytes to {target}")
     return 0
 
 

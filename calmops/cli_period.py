@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-from calmops.cli import CommandError, _download, _via, _write_report
+from calmops.cli import CommandError, ProgressBar, _download, _via, _write_report
 from calmops.store.db import Cursor
 from calmops.timeio import BadTimeError, parse_iso
 
 FORMATS = ("md", "html", "pdf", "json")
 
 
-def _online(args: argparse.Namespace) -> tuple[bytes, str]:
+def _online(args: argparse.Namespace, bar: ProgressBar) -> tuple[bytes, str]:
     params = {"company": args.company, "since": args.since, "until": args.until, "format": args.format}
     return _download(
-        "reports/period", params=params, fallback_name=f"calmops-period-{args.company}.{args.format}"
+        "reports/period",
+        params=params,
+        fallback_name=f"calmops-period-{args.company}.{args.format}",
+        progress=bar,
     )
 
 
-def _offline(args: argparse.Namespace, cur: Cursor) -> tuple[bytes, str]:
+def _offline(args: argparse.Namespace, cur: Cursor, bar: ProgressBar) -> tuple[bytes, str]:
     from calmops import companies
     from calmops.reports import period
 
@@ -34,22 +36,21 @@ def _offline(args: argparse.Namespace, cur: Cursor) -> tuple[bytes, str]:
     except BadTimeError as exc:
         raise CommandError(str(exc), "since/until") from None
     try:
-        data = period.period_data(cur, company=args.company, since=since, until=until)
+        return period.build(
+            cur, company=args.company, since=since, until=until, fmt=args.format, progress=bar
+        )
     except period.PeriodError as exc:
         raise CommandError(exc.message, exc.field) from None
     except companies.UnknownCompanyError:
         raise CommandError(f"unknown company {args.company!r}", "company") from None
-    return period.render(data, args.format), period.file_name(data, args.format)
 
 
 def cmd_period_report(args: argparse.Namespace) -> int:
     """Write the report to ``-o FILE`` (``-`` for standard output), else to the API's file name."""
-    started = time.monotonic()
-    print(
-        f"period-report: {args.company} from {args.since} to {args.until} as {args.format}…", file=sys.stderr
-    )
-    fetch = lambda: _via(lambda: _online(args), lambda cur: _offline(args, cur))  # noqa: E731
-    return _write_report("period-report", fetch, args.output, started)
+    what = f"{args.company} from {args.since} to {args.until} as {args.format}"
+    print(f"period-report: {what}", file=sys.stderr)
+    fetch = lambda bar: _via(lambda: _online(args, bar), lambda cur: _offline(args, cur, bar))  # noqa: E731
+    return _write_report("period-report", fetch, args.output)
 
 
 def add_period_command(sub: argparse._SubParsersAction) -> None:

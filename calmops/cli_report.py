@@ -9,43 +9,41 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-from calmops.cli import CommandError, _download, _via, _write_report
+from calmops.cli import CommandError, ProgressBar, _download, _via, _write_report
 from calmops.store.db import Cursor
 
 FORMATS = ("md", "html", "pdf", "json")
 
 
-def _online(args: argparse.Namespace) -> tuple[bytes, str]:
+def _online(args: argparse.Namespace, bar: ProgressBar) -> tuple[bytes, str]:
     return _download(
         f"incidents/{args.incident}/report",
         params={"company": args.company, "format": args.format},
         fallback_name=f"calmops-incident-{args.incident}-{args.company}.{args.format}",
+        progress=bar,
         timeout=120,
     )
 
 
-def _offline(args: argparse.Namespace, cur: Cursor) -> tuple[bytes, str]:
+def _offline(args: argparse.Namespace, cur: Cursor, bar: ProgressBar) -> tuple[bytes, str]:
     from calmops import reports
     from calmops.workflow.errors import WorkflowError
 
     try:
-        data = reports.report_data(cur, company=args.company, incident_id=args.incident)
-        body, _, name = reports.render(data, args.format)
+        body, _, name = reports.build(
+            cur, company=args.company, incident_id=args.incident, fmt=args.format, progress=bar
+        )
     except WorkflowError as exc:
         raise CommandError(exc.message, exc.field) from None
-    except reports.PdfUnavailable as exc:
-        raise CommandError(str(exc), "format") from None
     return body, name
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the report to ``-o FILE`` (``-`` for standard output), else to the API's file name."""
-    started = time.monotonic()
-    print(f"report: incident {args.incident} of {args.company} as {args.format}…", file=sys.stderr)
-    fetch = lambda: _via(lambda: _online(args), lambda cur: _offline(args, cur))  # noqa: E731
-    return _write_report("report", fetch, args.output, started)
+    print(f"report: incident {args.incident} of {args.company} as {args.format}", file=sys.stderr)
+    fetch = lambda bar: _via(lambda: _online(args, bar), lambda cur: _offline(args, cur, bar))  # noqa: E731
+    return _write_report("report", fetch, args.output)
 
 
 def add_report_command(sub: argparse._SubParsersAction) -> None:

@@ -21,10 +21,10 @@ def _build(request: Request) -> tuple[bytes, str, str]:
         if value is None:
             raise ApiError(400, f"the {name} query parameter is required (ISO 8601 with a zone)", name)
     try:
-        data = period.period_data(cursor(), company=company, since=since, until=until)
+        body, name = period.build(cursor(), company=company, since=since, until=until, fmt=fmt)
     except period.PeriodError as exc:
         raise ApiError(400, exc.message, exc.field) from None
-    return period.render(data, fmt), period.CONTENT_TYPES[fmt], period.file_name(data, fmt)
+    return body, period.CONTENT_TYPES[fmt], name
 
 
 @endpoint

@@ -32,11 +32,7 @@ def _report(request: Request) -> tuple[bytes, str, str]:
     raw = request.path_params["incident_id"]
     if not raw.isdigit():
         raise ApiError(404, f"no incident {raw} in {company!r}", "id")
-    data = reports.report_data(cursor(), company=company, incident_id=int(raw))
-    try:
-        return reports.render(data, fmt)
-    except reports.PdfUnavailable as exc:
-        raise ApiError(422, str(exc), "format") from None
+    return reports.build(cursor(), company=company, incident_id=int(raw), fmt=fmt)
 
 
 @endpoint

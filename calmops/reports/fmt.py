@@ -40,10 +40,24 @@ def duration(seconds: object) -> str:
     return f"{days} d" + (f" {hours} h" if hours else "")
 
 
+def window_words(window: object) -> str:
+    """A brief's time window in words: "2026-11-14 14:50 UTC, detected 14:51 UTC, 54 min so far"."""
+    if not isinstance(window, dict) or not window.get("started_at"):
+        return words(window)
+    out = when(window["started_at"])
+    if window.get("detected_at"):
+        out += f", detected {when(window['detected_at'])[11:]}"
+    if window.get("duration_s") is not None:
+        out += f", lasting {duration(window['duration_s'])}"
+    return out
+
+
 def words(value: object) -> str:
-    """Any report value as plain words: a dict's ``text``, a list joined, None as ``—``."""
+    """Any report value as plain words: a dict's ``text``, a list joined, a yes/no, None as ``—``."""
     if value is None or value == "":
         return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, dict):
         if "text" in value:
             return words(value["text"])

@@ -36,7 +36,8 @@ h3 { font-size: 1rem; margin: 1rem 0 .25rem; }
 .facts div span { display: block; color: var(--muted); font-size: .8rem; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .9rem; }
 th, td { border-bottom: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f5f7f9; } td.num { text-align: right; white-space: nowrap; } td.ts { white-space: nowrap; }
+th { background: #f5f7f9; } td.num, th.num { text-align: right; white-space: nowrap; }
+td.ts { white-space: nowrap; }
 blockquote { margin: .5rem 0; padding: .5rem 1rem; border-left: 3px solid var(--line); background: #fafbfc;
        white-space: pre-wrap; }
 .chart { border: 1px solid var(--line); border-radius: .5rem; padding: .5rem; margin: .75rem 0;
@@ -126,7 +127,7 @@ def _table(header: list[str], rows: list[list[str]], numeric: tuple[int, ...] = 
     """Cells are already-escaped HTML; columns in ``numeric`` align right."""
     if not rows:
         return '<p class="muted">None.</p>'
-    head = "".join(f"<th>{h}</th>" for h in header)
+    head = "".join(f'<th class="{"num" if i in numeric else ""}">{h}</th>' for i, h in enumerate(header))
     body = "".join(
         "<tr>"
         + "".join(

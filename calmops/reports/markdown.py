@@ -8,15 +8,19 @@ import re
 
 from calmops.reports import text as t
 
-# Characters that start Markdown syntax inline; < > & become entities, so no renderer sees HTML.
-_INLINE = re.compile(r"([\\`*_{}\[\]#!|~])")
+# Characters that start Markdown syntax inline. `_` only at a word's edge (inside a word it is not
+# emphasis, so `wait_and_watch` stays readable); `<` only where it could open a tag or an autolink,
+# `&` only where it could start an entity: "p95 < 800" reads as written.
+_INLINE = re.compile(r"([\\`*{}\[\]#!|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 _LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])", re.MULTILINE)
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(?=[A-Za-z#])")
 
 
 def escape(value: object) -> str:
     """One line of untrusted text, inert in Markdown (and in the HTML a renderer makes of it)."""
     text = " ".join(str(value if value is not None else "").split())
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _TAG_OPEN.sub("&lt;", _ENTITY.sub("&amp;", text))
     text = _INLINE.sub(r"\\\1", text)
     text = text.replace("://", "\\:\\/\\/").replace("www.", "www\\.")  # no bare autolinks
     return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)

@@ -11,7 +11,7 @@ install. Every piece of user or webhook text is placed as plain text: nothing is
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -22,9 +22,11 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import MethodReturnValue, XPos, YPos
+from matplotlib.ticker import FuncFormatter
 
-from calmops.reports.fmt import duration, when, words
+from calmops.reports.fmt import duration, when, window_words, words
+from calmops.reports.text import value as metric_value
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT = "DejaVu"
@@ -88,7 +90,7 @@ def chart_png(chart: dict, *, width_in: float = 7.2, height_in: float = 2.4) -> 
                 color=SEVERITY_COLOURS.get(sev, "#555555"),
                 ls="--",
                 lw=1,
-                label=f"{sev} {float(value):g}",
+                label=f"{sev} {metric_value(chart.get('metric'), float(value))}",
             )
         window = chart.get("window") or {}
         lo, hi = _parse_ts(window.get("start")), _parse_ts(window.get("end"))
@@ -99,12 +101,16 @@ def chart_png(chart: dict, *, width_in: float = 7.2, height_in: float = 2.4) -> 
             f"{chart.get('label') or chart.get('metric', '')}" + (f" ({unit})" if unit else ""),
             fontsize=9,
             loc="left",
+            pad=10,
         )
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+        metric = chart.get("metric")
+        if metric and metric != "up":  # the axis in the metric's own unit (error rate in %)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: metric_value(metric, v)))
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.25)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6, loc="upper left", ncols=4, frameon=False)
+        if ax.get_legend_handles_labels()[0]:  # above the plot, right of the title: never over a line
+            ax.legend(fontsize=6, loc="lower right", bbox_to_anchor=(1, 1), ncols=6, frameon=False)
         fig.tight_layout()
         out = io.BytesIO()
         fig.savefig(out, format="png")
@@ -189,11 +195,11 @@ class Document(FPDF):
 
     def title_block(self, title: str, subtitle: str = "") -> None:
         self.set_font(FONT, "B", 16)
-        self.multi_cell(0, 8, words(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 8, words(title), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         if subtitle:
             self.set_font(FONT, "", 9)
             self.set_text_color(90)
-            self.multi_cell(0, 5, subtitle, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(0, 5, subtitle, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self.set_text_color(0)
         self.ln(2)
 
@@ -202,19 +208,19 @@ class Document(FPDF):
             self.add_page()
         self.ln(2)
         self.set_font(FONT, "B", 12)
-        self.multi_cell(0, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 7, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_draw_color(200)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
         self.ln(1.5)
 
     def subheading(self, text: str) -> None:
         self.set_font(FONT, "B", 10)
-        self.multi_cell(0, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 6, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def para(self, text: object, *, size: float = 9, colour: int = 0) -> None:
         self.set_font(FONT, "", size)
         self.set_text_color(colour)
-        self.multi_cell(0, size * 0.5, words(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, size * 0.5, words(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(0)
         self.ln(0.8)
 
@@ -222,17 +228,24 @@ class Document(FPDF):
         self.set_font(FONT, "", 9)
         for item in items:
             self.set_x(self.l_margin + 3)
-            self.multi_cell(0, 4.5, "• " + words(item), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(0, 4.5, "• " + words(item), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(0.8)
 
     def pairs(self, rows: Iterable[tuple[str, object]], *, key_width: float = 45) -> None:
-        """Label/value rows (the header facts)."""
+        """Label/value rows (the header facts). A row that would not fit starts a new page whole,
+        so a label never sits on one page and its value on the next."""
+        value_width = self.w - self.l_margin - self.r_margin - key_width
         for key, value in rows:
-            self.set_font(FONT, "B", 9)
-            y = self.get_y()
-            self.multi_cell(key_width, 4.8, key, new_x=XPos.RIGHT, new_y=YPos.TOP)
+            text = words(value)
             self.set_font(FONT, "", 9)
-            self.multi_cell(0, 4.8, words(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            height = self.multi_cell(value_width, 4.8, text, dry_run=True, output=MethodReturnValue.HEIGHT)
+            if self.get_y() + height > self.page_break_trigger:
+                self.add_page()
+            y = self.get_y()
+            self.set_font(FONT, "B", 9)
+            self.multi_cell(key_width, 4.8, key, align="L", new_x=XPos.RIGHT, new_y=YPos.TOP)
+            self.set_font(FONT, "", 9)
+            self.multi_cell(value_width, 4.8, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self.set_y(max(self.get_y(), y + 4.8))
         self.ln(1)
 
@@ -299,7 +312,7 @@ def _brief(doc: Document, title: str, brief: dict | None) -> None:
         [
             ("Pattern", brief.get("pattern")),
             ("Confidence", brief.get("confidence")),
-            ("Window", brief.get("window")),
+            ("Window", window_words(brief.get("window"))),
             (
                 "Recommendation",
                 f"{words(rec.get('action'))} ({words(rec.get('risk'))} risk) — {words(rec.get('status'))}",
@@ -323,6 +336,11 @@ def _brief(doc: Document, title: str, brief: dict | None) -> None:
         doc.bullets(autos[:15])
 
 
+def label(key: str) -> str:
+    """``time_to_acknowledge_s`` → ``Time to acknowledge``."""
+    return key.removesuffix("_s").replace("_", " ").capitalize()
+
+
 def _review(doc: Document, review: dict | None) -> None:
     doc.heading("Post-incident review")
     if not review:
@@ -336,10 +354,7 @@ def _review(doc: Document, review: dict | None) -> None:
     if isinstance(moments, dict) and moments:
         doc.subheading("Key moments")
         doc.pairs(
-            [
-                (k.replace("_", " ").capitalize(), duration(v) if k.endswith("_s") else when(v))
-                for k, v in moments.items()
-            ],
+            [(label(k), duration(v) if k.endswith("_s") else when(v)) for k, v in moments.items()],
             key_width=50,
         )
     prevention = review.get("prevention") or []
@@ -356,8 +371,9 @@ def _review(doc: Document, review: dict | None) -> None:
         doc.para(review.get("notes"))
 
 
-def to_pdf(data: dict) -> bytes:
-    """The incident report (``calmops.incident-report/1``) as PDF bytes."""
+def to_pdf(data: dict, progress: Callable[[float, str], None] | None = None) -> bytes:
+    """The incident report (``calmops.incident-report/1``) as PDF bytes; ``progress`` hears of each
+    chart drawn (they take most of the time)."""
     inc = data.get("incident") or {}
     title = f"Incident #{inc.get('id', '?')}: {words(inc.get('title'))}"
     doc = Document(title)
@@ -395,8 +411,12 @@ def to_pdf(data: dict) -> bytes:
             "Shaded: the incident window. Dashed: the rules' thresholds. Band: min–max per bucket.",
             colour=110,
         )
-        for chart in charts:
+        for n, chart in enumerate(charts):
+            if progress:
+                progress(n / (len(charts) + 1), f"drawing chart {n + 1} of {len(charts)}")
             doc.picture(chart_png(chart))
+    if progress:
+        progress(len(charts) / (len(charts) + 1), "laying out the pages")
 
     doc.heading("Decisions")
     doc.table(

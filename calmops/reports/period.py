@@ -23,7 +23,9 @@ import re
 from datetime import datetime, timedelta
 
 from calmops import clock, companies
+from calmops.reports import Progress, quiet
 from calmops.reports.fmt import duration, when, words
+from calmops.reports.markdown import escape
 from calmops.store.db import Cursor
 from calmops.timeio import to_iso
 
@@ -252,15 +254,10 @@ def file_name(data: dict, fmt: str) -> str:
 
 # --- Markdown
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]#!|>~])")
-
 
 def md(value: object) -> str:
-    """Stored text as Markdown that shows it literally: markup characters escaped, HTML neutralised,
-    line breaks flattened (a table cell stays one cell)."""
-    text = " ".join(words(value).split())
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;")
+    """Stored text as Markdown that shows it literally (one line, so a table cell stays one cell)."""
+    return escape(words(value))
 
 
 def _md_table(head: list[str], rows: list[list[object]]) -> list[str]:
@@ -408,22 +405,34 @@ def _figures(data: dict) -> list[tuple[str, dict]]:
             )
             fig.update_layout(title=title, height=120 + 24 * len(rows), margin=dict(l=160, r=20, t=40, b=30))
             out.append((key, fig.to_plotly_json()))
-    if data["trend"]:
-        xs = [r["bucket"] for r in data["trend"]]
-        fig = go.Figure()
-        for name, key in (
-            ("median time to acknowledge", "median_tta_s"),
-            ("median time to resolve", "median_ttr_s"),
-        ):
-            ys = [None if r[key] is None else r[key] / 60 for r in data["trend"]]
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name))
-        fig.update_layout(
-            title="Time to acknowledge and to resolve (minutes, median)",
-            height=300,
-            margin=dict(l=50, r=20, t=40, b=40),
-        )
-        out.append(("trend", fig.to_plotly_json()))
+    trend = trend_figure(data)
+    if trend is not None:
+        out.append(("trend", trend.to_plotly_json()))
     return out
+
+
+def trend_figure(data: dict):
+    """The median time to acknowledge and to resolve per bucket (a Plotly figure; None without
+    incidents): the Reports page and the HTML report draw the same one."""
+    import plotly.graph_objects as go
+
+    if not data["trend"]:
+        return None
+    xs = [r["bucket"] for r in data["trend"]]
+    fig = go.Figure()
+    for name, key in (
+        ("median time to acknowledge", "median_tta_s"),
+        ("median time to resolve", "median_ttr_s"),
+    ):
+        ys = [None if r[key] is None else r[key] / 60 for r in data["trend"]]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, connectgaps=True))
+    fig.update_layout(
+        title=f"Time to acknowledge and to resolve (minutes, median per {data['period']['bucket']})",
+        height=300,
+        margin=dict(l=50, r=20, t=40, b=40),
+        legend=dict(orientation="h", y=-0.2),
+    )
+    return fig
 
 
 def _script_json(value: object) -> str:
@@ -549,7 +558,7 @@ def to_html(data: dict) -> str:
 # --- PDF
 
 
-def to_pdf(data: dict) -> bytes:
+def to_pdf(data: dict, progress: Progress = quiet) -> bytes:
     from calmops.reports.pdf import Document, bars_png, line_png
 
     c, p, t = data["company"], data["period"], data["totals"]
@@ -571,6 +580,7 @@ def to_pdf(data: dict) -> bytes:
         ],
         key_width=60,
     )
+    progress(0.1, "drawing the charts")
     doc.heading("Incidents by pattern, service and severity")
     doc.picture(
         bars_png(
@@ -598,6 +608,7 @@ def to_pdf(data: dict) -> bytes:
                 unit="minutes",
             )
         )
+    progress(0.6, "laying out the pages")
     doc.table(
         (p["bucket"].capitalize(), "Incidents", "Median TTA", "Median TTR"),
         [
@@ -659,7 +670,7 @@ def to_pdf(data: dict) -> bytes:
     return doc.output_bytes()
 
 
-def render(data: dict, fmt: str) -> bytes:
+def render(data: dict, fmt: str, progress: Progress = quiet) -> bytes:
     """``data`` in ``fmt`` (json, md, html, pdf) as bytes."""
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False).encode()
@@ -668,8 +679,23 @@ def render(data: dict, fmt: str) -> bytes:
     if fmt == "html":
         return to_html(data).encode()
     if fmt == "pdf":
-        return to_pdf(data)
+        return to_pdf(data, progress)
     raise PeriodError(f"format must be one of {', '.join(FORMATS)}", "format")
+
+
+def build(
+    cur: Cursor, *, company: str, since: datetime, until: datetime, fmt: str, progress: Progress = quiet
+) -> tuple[bytes, str]:
+    """Read the period and render it (what the API and the CLI do): the bytes and the file name,
+    telling ``progress`` as it goes."""
+    if fmt not in FORMATS:
+        raise PeriodError(f"format must be one of {', '.join(FORMATS)}", "format")
+    progress(0.0, "reading the period's incidents")
+    data = period_data(cur, company=company, since=since, until=until)
+    progress(0.5, f"rendering {fmt}")
+    body = render(data, fmt, lambda f, m: progress(0.5 + 0.5 * f, m))
+    progress(1.0, "done")
+    return body, file_name(data, fmt)
 
 
 __all__ = [
@@ -677,6 +703,7 @@ __all__ = [
     "FORMATS",
     "SCHEMA",
     "PeriodError",
+    "build",
     "file_name",
     "period_data",
     "render",

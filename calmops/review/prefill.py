@@ -108,7 +108,7 @@ def root_cause(detail: IncidentDetail, at_detection: dict | None, at_resolution:
     changed = bool(first_pattern and first_pattern != pattern)
     text = f"{label} on {origin}"
     if reason:
-        text += f" ({reason})"
+        text += f" ({reason.rstrip('.')})"
     text += "."
     if changed:
         text += f" At detection the agent first read it as {first_pattern.replace('_', ' ')}."

@@ -131,7 +131,7 @@ def _risk(brief: dict) -> None:
 def _window(window: dict, tz: tzinfo) -> None:
     st.markdown(
         f":small[:gray[Window]]  \nstarted {_time(window['started_at'], tz)} · detected "
-        f"{_time(window['detected_at'], tz)} · {timefmt.duration(window['duration_s'])} so far"
+        f"{_time(window['detected_at'], tz)} · lasting {timefmt.duration(window['duration_s'])}"
     )
 
 

@@ -10,6 +10,8 @@ import streamlit as st
 from calmops.reports import period
 from calmops.reports.fmt import duration
 from calmops.store import cursor
+from calmops.ui.charts import PLOTLY_CONFIG
+from calmops.ui.report import progress_to
 
 FORMAT_LABELS = {"pdf": "PDF", "html": "HTML (self-contained)", "md": "Markdown", "json": "JSON"}
 
@@ -42,9 +44,9 @@ def _counts(title: str, rows: list[dict], column) -> None:
 
 def summary(data: dict) -> None:
     t = data["totals"]
-    tiles = st.columns(6)
+    tiles = [*st.columns(4), *st.columns([1, 1, 2])]  # two rows: the medians' labels stay whole
     for col, (label, value) in zip(
-        tiles,
+        tiles[:6],
         (
             ("Incidents", t["incidents"]),
             ("Resolved", t["resolved"]),
@@ -60,22 +62,9 @@ def summary(data: dict) -> None:
     _counts("By pattern", data["by_pattern"], left)
     _counts("By service", data["by_service"], middle)
     _counts("By severity", data["by_severity"], right)
-    if data["trend"]:
-        st.markdown(
-            f"**Time to acknowledge and to resolve, median per {data['period']['bucket']} (minutes)**"
-        )
-        trend = pd.DataFrame(
-            {
-                "to acknowledge": [
-                    None if r["median_tta_s"] is None else r["median_tta_s"] / 60 for r in data["trend"]
-                ],
-                "to resolve": [
-                    None if r["median_ttr_s"] is None else r["median_ttr_s"] / 60 for r in data["trend"]
-                ],
-            },
-            index=[r["bucket"] for r in data["trend"]],
-        )
-        st.line_chart(trend, height=220)
+    trend = period.trend_figure(data)
+    if trend is not None:
+        st.plotly_chart(trend, config=PLOTLY_CONFIG, width="stretch")
     st.markdown("**Automatic actions**")
     if data["actions"]:
         st.dataframe(pd.DataFrame(data["actions"]), hide_index=True, width="stretch")
@@ -95,13 +84,18 @@ def summary(data: dict) -> None:
                     "Proposal": [p["text"] for p in data["proposals"]],
                 }
             ),
+            column_config={
+                "Incident": st.column_config.TextColumn(width="small"),
+                "Rule": st.column_config.TextColumn(width="medium"),
+                "Proposal": st.column_config.TextColumn(width="large"),
+            },
             hide_index=True,
             width="stretch",
         )
 
 
 def download(company: str, data: dict) -> None:
-    """Format picker, then the file generated on demand (a spinner while it renders)."""
+    """Format picker, then the file generated on demand (a progress bar while it renders)."""
     pick, go = st.columns([3, 2], vertical_alignment="bottom")
     fmt = pick.selectbox(
         "Format", list(FORMAT_LABELS), format_func=FORMAT_LABELS.get, key=f"reports_format_{company}"
@@ -109,8 +103,10 @@ def download(company: str, data: dict) -> None:
     key = f"reports_file_{company}"
     wanted = (fmt, data["period"]["since"], data["period"]["until"])
     if go.button("Generate report", key=f"reports_generate_{company}", icon=":material/description:"):
-        with st.spinner(f"Rendering the {FORMAT_LABELS[fmt]} report…"):
-            st.session_state[key] = (wanted, period.render(data, fmt), period.file_name(data, fmt))
+        bar = st.progress(0.0, text=f"Rendering the {FORMAT_LABELS[fmt]} report…")
+        body = period.render(data, fmt, progress_to(bar))
+        st.session_state[key] = (wanted, body, period.file_name(data, fmt))
+        bar.empty()
     made = st.session_state.get(key)
     if made and made[0] == wanted:
         st.download_button(

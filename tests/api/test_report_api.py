@@ -84,6 +84,7 @@ def test_the_cli_and_the_api_give_the_same_json_and_markdown(live_server, incide
         out = tmp_path / f"r.{fmt}"
         done = _cli(live_server, incident_id, fmt, out)
         assert done.returncode == 0, done.stderr
+        assert "the server is rendering" in done.stderr and "] 100% " in done.stderr  # progress shown
         api = get(live_server, f"incidents/{incident_id}/report", company=COMPANY, format=fmt).text
         cli = out.read_text()
         if fmt == "json":

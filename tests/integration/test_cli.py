@@ -123,6 +123,7 @@ def test_period_report_from_the_cli_counts_what_the_store_holds(demo_db: Path, t
     args = ("--company", company, "--since", since, "--until", until, "--format", "json", "-o", str(out))
     done = calmops("period-report", *args, env={"CALMOPS_DB": str(demo_db)})
     assert done.returncode == 0, done.stderr
+    assert "reading the period's incidents" in done.stderr and "] 100% " in done.stderr
     body = json.loads(out.read_text())
     assert body["schema"] == "calmops.period-report/1" and body["company"]["company"] == company
     assert body["totals"]["incidents"] == expected

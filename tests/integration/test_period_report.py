@@ -126,7 +126,7 @@ def test_period_data_matches_sql_in_every_format(world) -> None:
     rendered = {fmt: period.render(data, fmt) for fmt in period.FORMATS}
     assert json.loads(rendered["json"]) == data
     md = rendered["md"].decode()
-    assert "ALPHA-MARK Zürich &lt;b\\>tag&lt;/b\\> \\*{}\\*" in md
+    assert "ALPHA-MARK Zürich &lt;b>tag&lt;/b> \\*\\{\\}\\*" in md
     assert f"| {period.md(data['by_service'][0]['key'])} | {data['by_service'][0]['count']} |" in md
     assert duration(data["totals"]["median_ttr_s"]) in md
     page = rendered["html"].decode()

@@ -228,3 +228,14 @@ def test_time_words():
     assert when("2026-11-26T22:03:00Z") == "2026-11-26 22:03 UTC"
     assert when(None) == "—"
     assert duration(95) == "1 min 35 s" and duration(7260) == "2 h 1 min" and duration(None) == "—"
+
+
+def test_a_pdf_tells_its_progress_chart_by_chart():
+    heard: list[tuple[float, str]] = []
+    to_pdf(report_data(), lambda fraction, message: heard.append((fraction, message)))
+    fractions = [f for f, _ in heard]
+    assert fractions == sorted(fractions) and fractions[0] >= 0 and fractions[-1] < 1
+    charts = len(report_data()["charts"])
+    assert [m for _, m in heard] == [f"drawing chart {n} of {charts}" for n in range(1, charts + 1)] + [
+        "laying out the pages"
+    ]
