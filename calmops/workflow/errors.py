@@ -46,3 +46,16 @@ class NotAllowed(WorkflowError):
     ``confirm`` (422). Refusals are audited."""
 
     status = 422
+
+
+class Unauthenticated(WorkflowError):
+    """No identity, or one that does not hold: a missing, wrong, revoked or expired token (401)."""
+
+    status = 401
+
+
+class Forbidden(WorkflowError):
+    """A known identity whose role in this company is too low for the change (403). Never raised
+    for a company the identity has no role in: that is a 404, as if the company did not exist."""
+
+    status = 403
