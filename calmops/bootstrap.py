@@ -6,7 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from calmops.companies import list_companies
 from calmops.config import settings
+from calmops.demo.accounts import create_accounts
 from calmops.demo.endpoints import register_targets
 from calmops.demo.generate import BuildSummary, build_world
 from calmops.demo.records import load_params
@@ -35,6 +37,7 @@ def build_demo(
     cur = db.cursor()
     summary = build_world(cur, progress=progress, **world)
     register_targets(cur)  # from now on the collector probes the demo's live endpoints
+    create_accounts(cur, companies=[c.company for c in list_companies(cur)])
     replayed = None
     if replay:
         days = (summary.ended_at - summary.started_at).total_seconds() / 86400
