@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from calmops import companies, incidents
+from calmops.auth import Identity, Permission, require
 from calmops.store.db import Cursor
 from calmops.timeio import BadTimeError, parse_iso
 from calmops.vocabulary import IncidentStatus, Severity
@@ -160,12 +161,14 @@ def parse(body: object) -> tuple[list[Alert], int]:
     return alerts, truncated
 
 
-def receive(cur: Cursor, *, company: str, alerts: list[Alert], truncated: int, now: datetime) -> Received:
-    """Apply parsed alerts in the caller's transaction: open, update or leave incidents alone."""
+def receive(
+    cur: Cursor, *, company: str, alerts: list[Alert], truncated: int, now: datetime, actor: Identity
+) -> Received:
+    """Apply parsed alerts in the caller's transaction: open, update or leave incidents alone.
+    What they change is recorded as done by ``actor`` (the ingest token that delivered them)."""
+    who = require(actor, Permission.INGEST, company)
     result = Received(truncated=truncated)
-    companies.ensure_services(
-        cur, company=company, services={a.service for a in alerts}, actor="alerts", now=now
-    )
+    companies.ensure_services(cur, company=company, services={a.service for a in alerts}, actor=who, now=now)
     for alert in alerts:
         seen = cur.execute(
             "SELECT 1 FROM alerts WHERE company = ? AND fingerprint = ? AND status = ? AND starts_at = ?",
@@ -177,7 +180,7 @@ def receive(cur: Cursor, *, company: str, alerts: list[Alert], truncated: int, n
             if known is not None and known not in result.incidents:
                 result.incidents.append(known)
             continue
-        incident_id = _apply(cur, company=company, alert=alert, now=now)
+        incident_id = _apply(cur, company=company, alert=alert, now=now, actor=who)
         cur.execute(
             """INSERT INTO alerts (company, source, group_key, fingerprint, status, starts_at, ends_at,
                    alertname, service, severity, labels, annotations, incident_id, received_at)
@@ -209,7 +212,7 @@ def receive(cur: Cursor, *, company: str, alerts: list[Alert], truncated: int, n
                 incident_id=incident_id,
                 ts=now,
                 kind="alert",
-                actor=alerts[0].source,
+                actor=who,
                 message=f"The sender left out {truncated} more alert(s) of this group (truncated)",
                 data={"truncated": truncated, "group_key": alerts[0].group_key},
             )
@@ -217,7 +220,7 @@ def receive(cur: Cursor, *, company: str, alerts: list[Alert], truncated: int, n
             cur,
             company=company,
             ts=now,
-            actor=alerts[0].source,
+            actor=who,
             action="alerts.truncated",
             entity="alert_group",
             entity_id=alerts[0].group_key,
@@ -235,8 +238,7 @@ def _incident_of(cur: Cursor, company: str, alert: Alert) -> int | None:
     return rows[0][0] if rows else None
 
 
-def _apply(cur: Cursor, *, company: str, alert: Alert, now: datetime) -> int | None:
-    actor = alert.source
+def _apply(cur: Cursor, *, company: str, alert: Alert, now: datetime, actor: str) -> int | None:
     data = {
         "fingerprint": alert.fingerprint,
         "alertname": alert.alertname,
@@ -257,7 +259,7 @@ def _apply(cur: Cursor, *, company: str, alert: Alert, now: datetime) -> int | N
                 source="alert",
                 rule_family=f"alert:{alert.alertname}",
                 description=alert.description,
-                message=f"Alert firing from {actor}: {alert.alertname}",
+                message=f"Alert firing from {alert.source}: {alert.alertname}",
                 actor=actor,
                 data=data,
             )

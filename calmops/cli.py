@@ -17,6 +17,8 @@ from pathlib import Path
 
 import requests
 
+from calmops import auth
+from calmops.auth import Identity
 from calmops.config import settings
 from calmops.store.db import Cursor
 from calmops.timeio import BadTimeError, parse_iso
@@ -207,13 +209,17 @@ class CommandError(Exception):
         self.message, self.field = message, field
 
 
-def _actor() -> str:
+def _local() -> Identity:
+    """Who acts when the CLI opens the store itself: whoever may open its file may change anything
+    in it (as with any database file), recorded as ``cli:<login>``. Through the server, the
+    identity is the token's (CALMOPS_TOKEN)."""
     try:
         import getpass
 
-        return f"cli:{getpass.getuser()}"
+        login = getpass.getuser()
     except (ImportError, KeyError, OSError):
-        return "cli"
+        login = "unknown"
+    return auth.system(f"cli:{login}")
 
 
 def _headers() -> dict[str, str]:
@@ -300,6 +306,7 @@ def _offline(work: Callable[[Cursor], object]) -> object:
     from calmops import companies
     from calmops.api.common import ApiError
     from calmops.bootstrap import prepare_store
+    from calmops.errors import WorkflowError
     from calmops.store import StoreLockedError, close_db
 
     path = settings().db_path
@@ -316,6 +323,8 @@ def _offline(work: Callable[[Cursor], object]) -> object:
         raise CommandError(str(exc)) from None
     except ApiError as exc:
         raise CommandError(exc.error, exc.field) from None
+    except WorkflowError as exc:
+        raise CommandError(exc.message, exc.field) from None
     finally:
         close_db()
 
@@ -332,10 +341,10 @@ def _refused(exc: CommandError) -> int:
 def cmd_company_add(args: argparse.Namespace) -> int:
     from calmops import companies
 
-    body = {"company": args.slug, "name": args.name, "actor": _actor()}
+    body = {"company": args.slug, "name": args.name}
 
     def offline(cur: Cursor) -> dict:
-        created = companies.add_company(cur, company=args.slug, name=args.name, actor=body["actor"])
+        created = companies.add_company(cur, company=args.slug, name=args.name, actor=_local())
         return {"company": created.company, "name": created.name}
 
     try:
@@ -351,13 +360,13 @@ def cmd_service_add(args: argparse.Namespace) -> int:
 
     depends_on = [s.strip() for s in (args.depends_on or "").split(",") if s.strip()]
     body = {"company": args.company, "service": args.service, "kind": args.kind, "depends_on": depends_on,
-            "customer_facing": args.customer_facing, "actor": _actor()}  # fmt: skip
+            "customer_facing": args.customer_facing}  # fmt: skip
     if args.description:
         body["description"] = args.description
 
     def offline(cur: Cursor) -> dict:
-        fields = {k: v for k, v in body.items() if k != "actor"}
-        return companies.service_json(companies.register_service(cur, **fields, actor=body["actor"]))
+        fields = dict(body)
+        return companies.service_json(companies.register_service(cur, **fields, actor=_local()))
 
     try:
         created = _via(lambda: _api("POST", "services", body=body), offline)
@@ -373,11 +382,11 @@ def cmd_target_add(args: argparse.Namespace) -> int:
     from calmops import targets
 
     body = {"company": args.company, "service": args.service, "url": args.url, "format": args.format,
-            "timeout_s": args.timeout, "interval_s": args.interval, "actor": _actor()}  # fmt: skip
+            "timeout_s": args.timeout, "interval_s": args.interval}  # fmt: skip
 
     def offline(cur: Cursor) -> dict:
-        fields = {k: v for k, v in body.items() if k != "actor"}
-        return targets.add_target(cur, **fields, actor=body["actor"]).to_json()
+        fields = dict(body)
+        return targets.add_target(cur, **fields, actor=_local()).to_json()
 
     try:
         created = _via(lambda: _api("POST", "targets", body=body), offline)
@@ -427,7 +436,7 @@ def cmd_target_remove(args: argparse.Namespace) -> int:
     from calmops import targets
 
     def offline(cur: Cursor) -> None:
-        targets.remove_target(cur, company=args.company, id=args.id, actor=_actor())
+        targets.remove_target(cur, company=args.company, id=args.id, actor=_local())
 
     try:
         _via(lambda: _api("DELETE", "targets", params={"company": args.company, "id": args.id}), offline)
@@ -451,7 +460,6 @@ def _ingest_body(text: str, args: argparse.Namespace) -> dict:
         for item in body["snapshots"]:
             if isinstance(item, dict):
                 item.setdefault("service", args.service)
-    body.setdefault("actor", _actor())
     return body
 
 
@@ -475,7 +483,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 return _api("POST", "snapshots", body=body)
 
             def offline(cur: Cursor) -> dict:
-                result = ingest.push(cur, batch=ingest.snapshot_batch(body), actor=body["actor"])
+                result = ingest.push(cur, batch=ingest.snapshot_batch(body), actor=_local())
                 return {"accepted": result.accepted, "duplicates": result.duplicates}
 
         else:
@@ -494,7 +502,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 batch = ingest.samples_batch(
                     company=args.company, service=args.service, samples=parsed.samples, notes=parsed.notes
                 )
-                result = ingest.push(cur, batch=batch, actor=_actor())
+                result = ingest.push(cur, batch=batch, actor=_local())
                 answer = {"accepted": result.accepted, "duplicates": result.duplicates}
                 return {**answer, "notes": list(result.notes)} if result.notes else answer
 
@@ -562,11 +570,11 @@ def cmd_executor(args: argparse.Namespace) -> int:
         online = lambda: _api("GET", "executors", params={"company": args.company})  # noqa: E731
     elif args.action_ == "set":
         body = {"company": args.company, "action": args.action or "*", "url": args.url, "secret": args.secret,
-                "timeout_s": args.timeout, "retries": args.retries, "actor": _actor()}  # fmt: skip
+                "timeout_s": args.timeout, "retries": args.retries}  # fmt: skip
 
         def offline(cur: Cursor) -> dict:
-            fields = {k: v for k, v in body.items() if k != "actor"}
-            config = actions.set_executor(cur, **fields, actor=body["actor"])
+            fields = dict(body)
+            config = actions.set_executor(cur, **fields, actor=_local())
             return {**config.to_json(), **({"secret": config.secret} if not args.secret else {})}
 
         online = lambda: _api("POST", "executors", body=body)  # noqa: E731
@@ -574,7 +582,7 @@ def cmd_executor(args: argparse.Namespace) -> int:
         params = {"company": args.company, "action": args.action or "*"}
 
         def offline(cur: Cursor) -> dict:
-            actions.remove_executor(cur, company=args.company, action=params["action"], actor=_actor())
+            actions.remove_executor(cur, company=args.company, action=params["action"], actor=_local())
             return {}
 
         online = lambda: _api("DELETE", "executors", params=params)  # noqa: E731
@@ -605,7 +613,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
     verb = args.command
     base = {"company": args.company, "recommendation_id": args.recommendation,
-            "actor": args.actor or _actor(), "note": args.note}  # fmt: skip
+            "note": args.note}  # fmt: skip
     if verb == "approve":
         base["confirm"] = args.confirm
 
@@ -624,7 +632,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
         args_ = {k: v for k, v in base.items() if k != "company"}
         try:
             return call(db, company=args.company, incident_id=args.incident, expected_version=version(recs),
-                        **args_).to_json()  # fmt: skip
+                        actor=_local(), **args_).to_json()  # fmt: skip
         except workflow.WorkflowError as exc:
             raise CommandError(exc.message, exc.field) from None
 
@@ -718,7 +726,6 @@ def add_registry_commands(sub: argparse._SubParsersAction) -> None:
         decide.add_argument("--recommendation", type=int, required=True, help="the recommendation's id")
         decide.add_argument("--company", required=True)
         decide.add_argument("--note", help="why (required to decline)")
-        decide.add_argument("--actor", help="who decides (default: cli:<user>)")
         if verb == "approve":
             decide.add_argument("--confirm", action="store_true", help="needed for medium and high risk")
         decide.set_defaults(func=cmd_decide)

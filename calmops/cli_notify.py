@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from calmops.cli import CommandError, _actor, _api, _refused, _via
+from calmops.cli import CommandError, _api, _local, _refused, _via
 from calmops.store.db import Cursor
 
 
@@ -29,11 +29,11 @@ def cmd_notify(args: argparse.Namespace) -> int:
         online = lambda: _api("GET", "notifications", params={"company": args.company, "limit": "10"})  # noqa: E731
     else:
         url = args.url if args.action_ == "set" else None
-        body = {"company": args.company, "channel": args.channel, "url": url, "actor": _actor()}
+        body = {"company": args.company, "channel": args.channel, "url": url}
 
         def offline(cur: Cursor) -> dict:
             return notify.set_channel(
-                cur, company=args.company, channel=args.channel, url=url, actor=body["actor"]
+                cur, company=args.company, channel=args.channel, url=url, actor=_local()
             )
 
         online = lambda: _api("POST", "notifications", body=body)  # noqa: E731

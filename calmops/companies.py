@@ -17,7 +17,9 @@ from typing import TypeVar
 import duckdb
 
 from calmops import clock
+from calmops.auth.models import Identity, Permission, require
 from calmops.detect.rules import seed_default_rules
+from calmops.errors import Forbidden
 from calmops.incidents import audit
 from calmops.store.db import Cursor, first, unit_of_work
 from calmops.vocabulary import ServiceKind
@@ -125,8 +127,14 @@ def create_company(cur: Cursor, *, company: str, name: str, now: datetime | None
     return Company(company, name.strip() or company)
 
 
-def add_company(cur: Cursor, *, company: object, name: object, actor: str) -> Company:
-    """Validate and register a tenant in one transaction, with an audit row."""
+def add_company(cur: Cursor, *, company: object, name: object, actor: Identity) -> Company:
+    """Validate and register a tenant in one transaction, with an audit row. Only the people who run
+    the installation (an admin of every company) may."""
+    if not actor.installation_admin:
+        raise Forbidden(
+            f"{actor.name} is not an admin of every company: only one may register a company",
+            needs="admin of every company",
+        )
     slug = check_slug(company)
     title = check_text(name, field="name")
     now = clock.now()
@@ -136,7 +144,7 @@ def add_company(cur: Cursor, *, company: object, name: object, actor: str) -> Co
                 raise AlreadyExistsError(f"company {slug!r} already exists")
             created = create_company(cur, company=slug, name=title, now=now)
             audit(
-                cur, company=slug, ts=now, actor=actor, action="company.create", entity="company",
+                cur, company=slug, ts=now, actor=actor.name, action="company.create", entity="company",
                 entity_id=slug, after={"company": slug, "name": title},
             )  # fmt: skip
     except (duckdb.ConstraintException, duckdb.TransactionException):  # a concurrent create won
@@ -241,13 +249,14 @@ def register_service(
     depends_on: object = None,
     customer_facing: object = False,
     description: object = None,
-    actor: str,
+    actor: Identity,
 ) -> Service:
     """Validate and register a service in one transaction, with an audit row.
 
     Every upstream must already be registered (unknown ones are named), and no loop may form.
     """
     slug = check_slug(company)
+    who = require(actor, Permission.ADMINISTER, slug)
     name = check_service_name(service)
     service_kind = check_kind(kind)
     upstreams = check_depends_on(depends_on, service=name)
@@ -273,7 +282,7 @@ def register_service(
                 description=text, depends_on=upstreams, now=now,
             )  # fmt: skip
             audit(
-                cur, company=slug, ts=now, actor=actor, action="service.create", entity="service",
+                cur, company=slug, ts=now, actor=who, action="service.create", entity="service",
                 entity_id=name, after=service_json(created),
             )  # fmt: skip
     except (duckdb.ConstraintException, duckdb.TransactionException):  # a concurrent create won

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from calmops.auth.models import Identity, Permission, require
 from calmops.store.db import Cursor
 from calmops.vocabulary import IncidentStatus, Severity
 
@@ -397,12 +398,13 @@ def create_manual(
     severity: str,
     description: str,
     customer_impact: bool,
-    actor: str,
+    actor: Identity,
     now: datetime,
 ) -> int:
     """An incident a person opens by hand (runbook step 2: "manually create incident if needed").
 
     Validated before anything is written; runs in the caller's transaction."""
+    who = require(actor, Permission.RESPOND, company)
     title = (title or "").strip()
     if not title or len(title) > 200:
         raise InvalidIncidentError("title must be 1 to 200 characters", "title")
@@ -430,10 +432,10 @@ def create_manual(
         started_at=now,
         detected_at=now,
         source="manual",
-        message=f"Opened by hand by {actor}" + (": customers are affected" if customer_impact else ""),
+        message=f"Opened by hand by {who}" + (": customers are affected" if customer_impact else ""),
         description=description or "",
         flags=("customer_impact",) if customer_impact else (),
-        actor=actor,
+        actor=who,
     )
 
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from calmops import clock
+from calmops.auth import Identity, Permission, require
 from calmops.companies import (
     InvalidError,
-    check_actor,
     check_service_name,
     check_slug,
     check_text,
@@ -306,17 +306,18 @@ def samples_batch(
     return SnapshotBatch(company, rows, skipped, tuple(notes))
 
 
-def push(cur: Cursor, *, batch: SnapshotBatch, actor: str = "api", detect: bool = True) -> PushResult:
+def push(cur: Cursor, *, batch: SnapshotBatch, actor: Identity, detect: bool = True) -> PushResult:
     """Write a validated batch in one transaction: unknown services registered (kind ``other``),
     snapshots appended idempotently. Then let detection look at what arrived, unless the caller
     hands that to ``detect_soon`` after answering (the API does: judging 1,000 fresh series
     takes several times longer than storing them)."""
+    who = require(actor, Permission.INGEST, batch.company)
     now = clock.now()
 
     def work() -> tuple[list[str], snapshots.WriteResult]:
         with unit_of_work(cur):
             registered = ensure_services(
-                cur, company=batch.company, services=batch.services, actor=actor, now=now
+                cur, company=batch.company, services=batch.services, actor=who, now=now
             )
             written = snapshots.append(cur, snapshots.batch(batch.rows))
         return registered, written
@@ -386,10 +387,9 @@ class EventIn:
     ts: datetime
     description: str
     version: str | None
-    actor: str
 
 
-def event_in(body: object, *, default_actor: str = "api") -> EventIn:
+def event_in(body: object) -> EventIn:
     """Validate an event body ``{"company", "service", "kind", "ts", "description", "version"?}``."""
     body = check_object(body, allowed=EVENT_FIELDS)
     company = check_slug(body.get("company"))
@@ -407,20 +407,20 @@ def event_in(body: object, *, default_actor: str = "api") -> EventIn:
     version = body.get("version")
     if version is not None:
         version = check_text(version, field="version", limit=200)
-    actor = check_actor(body.get("actor"), default=default_actor)
-    return EventIn(company, service, kind, ts, description, version or None, actor)
+    return EventIn(company, service, kind, ts, description, version or None)
 
 
-def record_event(cur: Cursor, *, event: EventIn) -> Event:
+def record_event(cur: Cursor, *, event: EventIn, actor: Identity) -> Event:
     """Store a deploy or config change (registering an unknown service), with an audit row; tried
     again when a push registered the same new service at the same moment."""
+    who = require(actor, Permission.INGEST, event.company)
     now = clock.now()
-    return retry_conflicts(lambda: _insert_event(cur, event=event, now=now), on=RACES)
+    return retry_conflicts(lambda: _insert_event(cur, event=event, now=now, actor=who), on=RACES)
 
 
-def _insert_event(cur: Cursor, *, event: EventIn, now: datetime) -> Event:
+def _insert_event(cur: Cursor, *, event: EventIn, now: datetime, actor: str) -> Event:
     with unit_of_work(cur):
-        ensure_services(cur, company=event.company, services=[event.service], actor=event.actor, now=now)
+        ensure_services(cur, company=event.company, services=[event.service], actor=actor, now=now)
         row = cur.execute(
             "INSERT INTO events (company, service, kind, ts, description, version, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -430,7 +430,7 @@ def _insert_event(cur: Cursor, *, event: EventIn, now: datetime) -> Event:
             row[0], event.company, event.service, event.kind, event.ts, event.description, event.version
         )
         audit(
-            cur, company=event.company, ts=now, actor=event.actor, action="event.create", entity="event",
+            cur, company=event.company, ts=now, actor=actor, action="event.create", entity="event",
             entity_id=stored.id, after=stored.to_json(),
         )  # fmt: skip
     return stored

@@ -25,6 +25,7 @@ import duckdb
 import requests
 
 from calmops import clock, targets
+from calmops.auth.models import Identity, Permission, require
 from calmops.companies import InvalidError, check_slug, get_company
 from calmops.incidents import audit
 from calmops.store.db import RACES, Cursor, Database, first, retry_conflicts, unit_of_work
@@ -101,10 +102,11 @@ def check_channel(value: object) -> str:
     return str(value)
 
 
-def set_channel(cur: Cursor, *, company: object, channel: object, url: object, actor: str) -> dict:
+def set_channel(cur: Cursor, *, company: object, channel: object, url: object, actor: Identity) -> dict:
     """Set (or, with an empty ``url``, remove) a company's webhook for one channel; one transaction,
     audited. Answers ``{"company", "channel", "url"}`` (``url`` None once removed)."""
     slug = check_slug(company)
+    who = require(actor, Permission.ADMINISTER, slug)
     name = check_channel(channel)
     address = None if url in (None, "") else targets.check_url(url, paths=False)
     now = clock.now()
@@ -124,10 +126,10 @@ def set_channel(cur: Cursor, *, company: object, channel: object, url: object, a
                     """INSERT INTO notification_channels (company, channel, url, updated_at, updated_by)
                        VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET url = excluded.url,
                        updated_at = excluded.updated_at, updated_by = excluded.updated_by""",
-                    [slug, name, address, now, actor],
+                    [slug, name, address, now, who],
                 )
             audit(
-                cur, company=slug, ts=now, actor=actor, action="notification_channel.set",
+                cur, company=slug, ts=now, actor=who, action="notification_channel.set",
                 entity="notification_channel", entity_id=name,
                 before={"url": before[0]} if before else None, after={"url": address},
             )  # fmt: skip

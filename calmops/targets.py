@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from calmops import clock
+from calmops.auth.models import Identity, Permission, require
 from calmops.companies import (
     AlreadyExistsError,
     InvalidError,
@@ -146,7 +147,7 @@ def add_target(
     format: object = None,
     timeout_s: object = None,
     interval_s: object = None,
-    actor: str,
+    actor: Identity,
 ) -> TargetState:
     """Validate and register a target in one transaction, with an audit row.
 
@@ -154,6 +155,7 @@ def add_target(
     a service that never reports anything.
     """
     slug = check_slug(company)
+    who = require(actor, Permission.ADMINISTER, slug)
     name = check_service_name(service)
     address = check_url(url)
     kind = check_format(format)
@@ -182,7 +184,7 @@ def add_target(
             ).fetchall()[0]
             target = TargetState(*row)
             audit(
-                cur, company=slug, ts=now, actor=actor, action="target.create", entity="target",
+                cur, company=slug, ts=now, actor=who, action="target.create", entity="target",
                 entity_id=target.id, after=target.to_json(),
             )  # fmt: skip
     except (duckdb.ConstraintException, duckdb.TransactionException):  # a concurrent add won
@@ -190,9 +192,10 @@ def add_target(
     return target
 
 
-def remove_target(cur: Cursor, *, company: object, id: object, actor: str) -> TargetState:
+def remove_target(cur: Cursor, *, company: object, id: object, actor: Identity) -> TargetState:
     """Delete a target (its probe log stays); another company's id is as unknown as a missing one."""
     slug = check_slug(company)
+    who = require(actor, Permission.ADMINISTER, slug)
     target_id = check_id(id)
 
     def work() -> TargetState:
@@ -206,7 +209,7 @@ def remove_target(cur: Cursor, *, company: object, id: object, actor: str) -> Ta
             target = TargetState(*row)
             cur.execute("DELETE FROM targets WHERE id = ? AND company = ?", [target_id, slug])
             audit(
-                cur, company=slug, ts=clock.now(), actor=actor, action="target.delete", entity="target",
+                cur, company=slug, ts=clock.now(), actor=who, action="target.delete", entity="target",
                 entity_id=target_id, before=target.to_json(),
             )  # fmt: skip
         return target

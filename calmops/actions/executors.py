@@ -24,6 +24,7 @@ import duckdb
 import requests
 
 from calmops import clock, targets
+from calmops.auth.models import Identity, Permission, require
 from calmops.companies import InvalidError, NotFoundError, check_slug, get_company
 from calmops.incidents import audit
 from calmops.store.db import Cursor, first, retry_conflicts, unit_of_work
@@ -125,12 +126,13 @@ def set_executor(
     secret: object = None,
     timeout_s: object = None,
     retries: object = None,
-    actor: str = "system",
+    actor: Identity,
 ) -> ExecutorConfig:
     """Create or replace the webhook for a company's action ('*': every action without its own),
     validated, in one transaction with an audit row. No secret given: a strong one is generated
     (the answer carries it; it is never shown again)."""
     slug = check_slug(company)
+    who = require(actor, Permission.ADMINISTER, slug)
     name = _check_action(action)
     address = targets.check_url(url, paths=False)
     key = _check_secret(secret)
@@ -153,7 +155,7 @@ def set_executor(
             ).fetchall()[0]
             config = ExecutorConfig(*row)
             audit(
-                cur, company=slug, ts=now, actor=actor, action="executor.set", entity="executor",
+                cur, company=slug, ts=now, actor=who, action="executor.set", entity="executor",
                 entity_id=name, before=ExecutorConfig(*before).to_json() if before else None,
                 after=config.to_json(),
             )  # fmt: skip
@@ -170,9 +172,10 @@ def list_executors(cur: Cursor, *, company: str) -> list[ExecutorConfig]:
     return [ExecutorConfig(*r) for r in rows]
 
 
-def remove_executor(cur: Cursor, *, company: object, action: object, actor: str = "system") -> ExecutorConfig:
+def remove_executor(cur: Cursor, *, company: object, action: object, actor: Identity) -> ExecutorConfig:
     """Delete one webhook (an action then falls back to '*', the demo world, or nothing)."""
     slug = check_slug(company)
+    who = require(actor, Permission.ADMINISTER, slug)
     name = _check_action(action)
 
     def work() -> ExecutorConfig:
@@ -186,7 +189,7 @@ def remove_executor(cur: Cursor, *, company: object, action: object, actor: str 
             config = ExecutorConfig(*row)
             cur.execute("DELETE FROM executors WHERE company = ? AND action = ?", [slug, name])
             audit(
-                cur, company=slug, ts=clock.now(), actor=actor, action="executor.delete", entity="executor",
+                cur, company=slug, ts=clock.now(), actor=who, action="executor.delete", entity="executor",
                 entity_id=name, before=config.to_json(),
             )  # fmt: skip
         return config

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from calmops.workflow.errors import Forbidden, NotFound
+from calmops.errors import Forbidden, NotFound
 
 
 class Role(StrEnum):

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from calmops import clock, companies
 from calmops.auth.models import Identity, Permission, Role, require
 from calmops.auth.passwords import check_strength, generate_password, hash_password, verify_password
+from calmops.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from calmops.incidents import audit
 from calmops.store.db import RACES, Cursor, unit_of_work
-from calmops.workflow.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 
 INSTALLATION = "*"  # the audit log's company for installation-wide changes
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")

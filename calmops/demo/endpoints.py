@@ -139,7 +139,7 @@ DEMO_TARGET_INTERVAL_S = 5.0  # probed every collector round (the fastest interv
 
 def register_targets(cur: Cursor) -> int:
     """Give every demo service its live endpoint(s) as targets, stored as paths on this server."""
-    from calmops import targets
+    from calmops import auth, targets
 
     tenants, _ = _world(cur)
     added = 0
@@ -148,7 +148,7 @@ def register_targets(cur: Cursor) -> int:
             for endpoint in endpoints_for(company.slug, spec):
                 targets.add_target(
                     cur, company=company.slug, service=spec.name, url=endpoint.path, format=endpoint.format,
-                    timeout_s=5, interval_s=DEMO_TARGET_INTERVAL_S, actor="demo",
+                    timeout_s=5, interval_s=DEMO_TARGET_INTERVAL_S, actor=auth.system("demo"),
                 )  # fmt: skip
                 added += 1
     return added

@@ -11,6 +11,7 @@ from datetime import datetime
 import duckdb
 
 from calmops import clock, companies, incidents
+from calmops.auth import Identity, Permission
 from calmops.detect.rules import Rule, list_rules
 from calmops.store.db import Cursor, Database, first, unit_of_work
 from calmops.timeio import to_iso
@@ -261,12 +262,12 @@ def update_rule(
     company: str,
     rule_id: object,
     expected_version: object,
-    actor: object,
+    actor: Identity,
     reason: object = None,
     **fields: object,
 ) -> dict:
     """Change a rule's threshold, clear threshold, for-duration, severity or enabled flag."""
-    who = common.actor(actor)
+    who = common.acting(actor, Permission.TUNE, company)
     why = _reason(reason)
     if not fields:
         raise Invalid(f"nothing to change: give one of {', '.join(EDITABLE)}")
@@ -299,7 +300,7 @@ def create_rule(
     comparison: object = None,
     threshold: object = None,
     severity: object = None,
-    actor: object = None,
+    actor: Identity | None = None,
     service: object = None,
     clear_threshold: object = None,
     for_s: object = 0,
@@ -310,7 +311,7 @@ def create_rule(
 ) -> dict:
     """A new rule for a metric (on one service, or every service that reports it). ``dry_run``
     validates and answers ``{"rule": Rule}`` without writing (the page backtests it first)."""
-    who = common.actor(actor)
+    who = common.acting(actor, Permission.TUNE, company)
     why = _reason(reason)
     cur = db.cursor()
     if not isinstance(metric, str) or not metric.strip():

@@ -13,6 +13,7 @@ import duckdb
 
 from calmops import clock, incidents
 from calmops.agent.patterns import PLAYBOOKS
+from calmops.auth import Identity, Permission
 from calmops.store.db import Cursor, Database, first, unit_of_work
 from calmops.timeio import to_iso
 from calmops.vocabulary import Pattern
@@ -130,7 +131,7 @@ def save_runbook(
     company: str,
     pattern: object,
     commands: object,
-    actor: object,
+    actor: Identity,
     notes: object = None,
     expected_version: object = None,
 ) -> dict:
@@ -139,7 +140,7 @@ def save_runbook(
     p = check_pattern(pattern)
     lines = check_commands(commands)
     text = common.note(notes, field="notes")
-    who = common.actor(actor)
+    who = common.acting(actor, Permission.TUNE, company)
     if expected_version is not None and (
         not isinstance(expected_version, int) or isinstance(expected_version, bool) or expected_version < 0
     ):
@@ -186,7 +187,7 @@ def save_runbook(
 
 
 def add_from_review(
-    db: Database, *, company: str, incident_id: int, pattern: object, steps: list[str], actor: object
+    db: Database, *, company: str, incident_id: int, pattern: object, steps: list[str], actor: Identity
 ) -> dict:
     """A review adds its steps to the pattern's runbook entry (the saved one, else the playbook's
     defaults), as a new version that says which incident it came from."""

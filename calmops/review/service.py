@@ -14,6 +14,7 @@ from dataclasses import replace
 import duckdb
 
 from calmops import clock
+from calmops.auth import Identity, Permission
 from calmops.detect.rules import Rule
 from calmops.incidents import IncidentDetail
 from calmops.review import prefill
@@ -196,7 +197,7 @@ def save_review(
     *,
     company: str,
     incident_id: object,
-    actor: object,
+    actor: Identity,
     root_cause: object,
     prevention: object = None,
     alert_improvements: object = None,
@@ -206,7 +207,7 @@ def save_review(
 ) -> dict:
     """Save the person's review as a new version; answers the review as `get_review` does."""
     cur = db.cursor()
-    who = common.actor(actor)
+    who = common.acting(actor, Permission.RESPOND, company)
     expected = _expected(expected_version)
     detail = common.load(cur, company=company, incident_id=incident_id)
     require_resolved(detail)
@@ -311,14 +312,14 @@ def apply_proposal(
     company: str,
     incident_id: object,
     proposal_id: object,
-    actor: object,
+    actor: Identity,
     expected_rule_version: object,
 ) -> dict:
     """Apply a review's threshold proposal to its rule: a new rule version (409 when the rule is no
     longer at ``expected_rule_version``, or moved on since the proposal was computed), its change
     recorded with the incident it came from, an audit row, and a `review` entry on the timeline."""
     cur = db.cursor()
-    who = common.actor(actor)
+    who = common.acting(actor, Permission.TUNE, company)
     detail = common.load(cur, company=company, incident_id=incident_id)
     require_resolved(detail)
     if not isinstance(expected_rule_version, int) or isinstance(expected_rule_version, bool):

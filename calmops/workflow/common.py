@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from calmops import incidents
-from calmops.companies import check_actor
+from calmops.auth import Identity, Permission, require
 from calmops.incidents import IncidentDetail
 from calmops.store.db import Cursor
-from calmops.workflow.errors import Conflict, Invalid, NotFound
+from calmops.workflow.errors import Conflict, Invalid, NotFound, Unauthenticated
 
 NOTE_MAX = 5_000
 
@@ -39,12 +39,23 @@ def check_version(detail: IncidentDetail, expected: object) -> None:
         )
 
 
-def actor(value: object) -> str:
-    """Who acts: a name for now (accounts replace it later), never empty."""
-    try:
-        return check_actor(value)
-    except ValueError as exc:
-        raise Invalid(str(exc), field="actor") from None
+def acting(identity: object, permission: Permission, company: str) -> str:
+    """Who acts, when they may: the identity's name, which the timeline and the audit log record.
+    A company it holds no role in is NotFound (as if it did not exist); a role too low, Forbidden."""
+    if not isinstance(identity, Identity):
+        raise Unauthenticated("sign in first: every change records who made it", field="actor")
+    return require(identity, permission, company)
+
+
+def assignee(cur: Cursor, *, company: str, name: str) -> str:
+    """An incident goes to a person's account that may act on incidents in this company."""
+    from calmops.auth import service as accounts
+
+    wanted = name.strip().lower()
+    users = [u for u in accounts.list_users(cur, company=company) if u.name == wanted and not u.disabled]
+    if not users or not accounts.identity_of(users[0]).can(Permission.RESPOND, company):
+        raise Invalid(f"{name.strip()} may not act on incidents in {company}", field="assignee")
+    return users[0].name
 
 
 def note(value: object, *, field: str = "note", required: bool = False) -> str:

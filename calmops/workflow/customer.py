@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from calmops import agent, clock, notify
+from calmops.auth import Identity, Permission
 from calmops.store.db import RACES, Cursor, Database, first, retry_conflicts, unit_of_work
 from calmops.timeio import to_iso
 from calmops.workflow import common
@@ -126,11 +127,11 @@ def draft(
     incident_id: object,
     text: object,
     state: object,
-    actor: object,
+    actor: Identity,
     now: datetime | None = None,
 ) -> dict:
     """Save a new version (a draft) of the customer message."""
-    who = common.actor(actor)
+    who = common.acting(actor, Permission.RESPOND, company)
     words = check_text(text)
     level = check_state(state)
     now = now or clock.now()
@@ -198,12 +199,12 @@ def approve_message(
     company: str,
     incident_id: object,
     version: object,
-    actor: object,
+    actor: Identity,
     now: datetime | None = None,
 ) -> dict:
     """Approve the latest version (who and when). 409 when it is not the latest, or was already
     approved or sent — two people approving at once: exactly one wins."""
-    who = common.actor(actor)
+    who = common.acting(actor, Permission.CUSTOMER_MESSAGES, company)
     number = check_version(version)
     now = now or clock.now()
     cur = db.cursor()
@@ -268,11 +269,11 @@ def mark_sent(
     company: str,
     incident_id: object,
     version: object,
-    actor: object,
+    actor: Identity,
     now: datetime | None = None,
 ) -> dict:
     """Record that the approved latest version was posted (by hand, on the status page)."""
-    who = common.actor(actor)
+    who = common.acting(actor, Permission.CUSTOMER_MESSAGES, company)
     number = check_version(version)
     now = now or clock.now()
     cur = db.cursor()
@@ -291,14 +292,14 @@ def send(
     company: str,
     incident_id: object,
     version: object,
-    actor: object,
+    actor: Identity,
     now: datetime | None = None,
 ) -> dict:
     """Send the approved latest version through the company's status-page webhook: ``{"text",
     "state", "incident_id", "version"}``. In the demo world it is recorded, not sent, and counts
     as sent. No webhook configured: 422 (mark it sent once posted by hand). A failed delivery
     leaves the message approved; the answer's ``delivery`` says what happened."""
-    who = common.actor(actor)
+    who = common.acting(actor, Permission.CUSTOMER_MESSAGES, company)
     number = check_version(version)
     now = now or clock.now()
     cur = db.cursor()

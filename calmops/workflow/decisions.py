@@ -17,11 +17,12 @@ from datetime import datetime
 import duckdb
 
 from calmops import actions, agent, clock, incidents
+from calmops.auth import Identity, Permission
 from calmops.store.db import Cursor, Database, first, unit_of_work
 from calmops.timeio import to_iso
 from calmops.vocabulary import Action, IncidentStatus, RecommendationStatus, Risk
 from calmops.workflow import common
-from calmops.workflow.errors import Conflict, Invalid, NotAllowed, WorkflowError
+from calmops.workflow.errors import Conflict, Forbidden, Invalid, NotAllowed, WorkflowError
 
 NEEDS_CONFIRM = (Risk.MEDIUM, Risk.HIGH)
 NOTHING_TO_RUN = (Action.WAIT_AND_WATCH,)  # approving it is the decision; there is nothing to execute
@@ -121,6 +122,7 @@ def _decide(
     note: str,
     confirm: object,
     now: datetime,
+    may_approve_risky: bool = False,
 ) -> tuple[dict, int]:
     """Mark the recommendation approved or declined in one transaction; (recommendation, incident id).
 
@@ -141,6 +143,13 @@ def _decide(
                 expected=expected_version,
             )  # fmt: skip
             risk = Risk(rec["risk"])
+            if verb == "approve" and risk in NEEDS_CONFIRM and not may_approve_risky:
+                raise Forbidden(
+                    f"{rec['action']} is {risk.value} risk: only a lead or an admin of {company} may "
+                    "approve it; escalate to your lead",
+                    field="recommendation_id",
+                    needs="the lead role or above",
+                )
             if verb == "approve" and risk in NEEDS_CONFIRM and confirm is not True:
                 raise NotAllowed(
                     f"{rec['action']} is {risk.value} risk: approving it needs an explicit confirmation "
@@ -173,7 +182,7 @@ def _decide(
             return attempt()
         except (duckdb.TransactionException, _Raced):
             time.sleep(0.05 * (tries + 1))
-        except (NotAllowed, Conflict) as error:
+        except (NotAllowed, Conflict, Forbidden) as error:
             _refused(db, company=company, incident_id=int(incident_id), actor=actor, verb=verb, error=error)
             raise
     error = Conflict(f"recommendation {recommendation_id} is being decided by someone else; reload the brief",
@@ -189,17 +198,19 @@ def approve(
     incident_id: object,
     recommendation_id: object,
     expected_version: object,
-    actor: object,
+    actor: Identity,
     note: object = None,
     confirm: object = False,
     now: datetime | None = None,
 ) -> Decision:
     """Approve a proposed recommendation of this incident and carry it out through its executor;
     the outcome lands on the timeline and in the recommendation's status."""
-    who, text, now = common.actor(actor), common.note(note), now or clock.now()
+    who = common.acting(actor, Permission.APPROVE_LOW, company)
+    text, now = common.note(note), now or clock.now()
     rec, incident = _decide(
         db, verb="approve", company=company, incident_id=incident_id, recommendation_id=recommendation_id,
         expected_version=expected_version, actor=who, note=text, confirm=confirm, now=now,
+        may_approve_risky=actor.can(Permission.APPROVE_HIGH, company),
     )  # fmt: skip
     action = Action(rec["action"])
     execution = None
@@ -209,7 +220,7 @@ def approve(
         from calmops.workflow import escalation
 
         escalation.escalate(
-            db, company=company, incident_id=incident, actor=who, reason="the agent recommended it",
+            db, company=company, incident_id=incident, actor=actor, reason="the agent recommended it",
             note=text or "Approved the agent's recommendation to escalate", now=now,
         )  # fmt: skip
         final = RecommendationStatus.SUCCEEDED
@@ -235,13 +246,13 @@ def decline(
     incident_id: object,
     recommendation_id: object,
     expected_version: object,
-    actor: object,
+    actor: Identity,
     note: object,
     now: datetime | None = None,
 ) -> Decision:
     """Decline a proposed recommendation, with the reason; nothing runs, and the agent does not
     propose the same action again for this incident."""
-    who, now = common.actor(actor), now or clock.now()
+    who, now = common.acting(actor, Permission.RESPOND, company), now or clock.now()
     text = common.note(note, required=True)
     rec, incident = _decide(
         db, verb="decline", company=company, incident_id=incident_id, recommendation_id=recommendation_id,

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from calmops import agent, clock, incidents, notify
+from calmops.auth import Identity, Permission
 from calmops.incidents import SYSTEM, IncidentDetail
 from calmops.store.db import RACES, Cursor, Database, first, retry_conflicts, unit_of_work
 from calmops.timeio import to_iso
@@ -69,11 +70,12 @@ def set_settings(
     cur: Cursor,
     *,
     company: str,
-    actor: str,
+    actor: Identity,
     critical_after_min: object = None,
     remind_every_min: object = None,
 ) -> Settings:
     """Change a company's escalation timing (what is not given stays); one transaction, audited."""
+    who = common.acting(actor, Permission.TUNE, company)
     critical = _minutes(critical_after_min, "critical_after_min")
     remind = _minutes(remind_every_min, "remind_every_min")
     now = clock.now()
@@ -92,10 +94,10 @@ def set_settings(
                        critical_after_min = excluded.critical_after_min,
                        remind_every_min = excluded.remind_every_min, updated_at = excluded.updated_at,
                        updated_by = excluded.updated_by""",
-                [company, values["critical_after_min"], values["remind_every_min"], now, actor],
+                [company, values["critical_after_min"], values["remind_every_min"], now, who],
             )
             incidents.audit(
-                cur, company=company, ts=now, actor=actor, action="escalation_settings.set",
+                cur, company=company, ts=now, actor=who, action="escalation_settings.set",
                 entity="company", entity_id=company, before=before.to_json(), after=values,
             )  # fmt: skip
         return after
@@ -412,7 +414,7 @@ def escalate_in(
     *,
     company: str,
     incident_id: object,
-    actor: object,
+    actor: Identity,
     reason: object,
     note: object,
     now: datetime,
@@ -420,7 +422,7 @@ def escalate_in(
     """The escalation in the caller's transaction (approving ``escalate_to_lead`` can call this in
     its own): validated, the event, the audit row, the flags and the lead's notification recorded.
     Answers the notification's id, for ``notify.deliver`` once the transaction committed."""
-    who = common.actor(actor)
+    who = common.acting(actor, Permission.RESPOND, company)
     why = check_reason(reason)
     words = common.note(note)
     detail = common.load(cur, company=company, incident_id=incident_id)
@@ -482,7 +484,7 @@ def escalate(
     *,
     company: str,
     incident_id: object,
-    actor: object,
+    actor: Identity,
     reason: object,
     note: object = None,
     now: datetime | None = None,

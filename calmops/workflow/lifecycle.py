@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from calmops import agent, clock, incidents, notify
+from calmops.auth import Identity, Permission
 from calmops.incidents import IncidentDetail
 from calmops.store.db import Cursor, Database, unit_of_work
 from calmops.vocabulary import IncidentStatus, Severity
@@ -43,14 +44,14 @@ def acknowledge(
     *,
     company: str,
     incident_id: object,
-    actor: object,
+    actor: Identity,
     note: object = None,
     expected_version: object = None,
     now: datetime | None = None,
 ) -> IncidentDetail:
     """ "I have it": the incident is assigned to the person and reminders stop. An incident already
     being mitigated or monitored keeps that status."""
-    who, text, now = common.actor(actor), common.note(note), now or clock.now()
+    who, text, now = common.acting(actor, Permission.RESPOND, company), common.note(note), now or clock.now()
     cur = db.cursor()
     with unit_of_work(cur):
         detail = _begin(cur, company=company, incident_id=incident_id, expected_version=expected_version)
@@ -76,17 +77,17 @@ def assign(
     company: str,
     incident_id: object,
     assignee: object,
-    actor: object,
+    actor: Identity,
     note: object = None,
     expected_version: object = None,
     now: datetime | None = None,
 ) -> IncidentDetail:
     """Hand the incident to someone else (or take it)."""
-    who, text, now = common.actor(actor), common.note(note), now or clock.now()
+    who, text, now = common.acting(actor, Permission.RESPOND, company), common.note(note), now or clock.now()
     if not isinstance(assignee, str) or not assignee.strip():
         raise Invalid("assignee is required", field="assignee")
-    target = common.actor(assignee.strip())
     cur = db.cursor()
+    target = common.assignee(cur, company=company, name=assignee)
     with unit_of_work(cur):
         detail = _begin(cur, company=company, incident_id=incident_id, expected_version=expected_version)
         _set(cur, detail, now=now, assignee=target)
@@ -103,12 +104,13 @@ def add_note(
     *,
     company: str,
     incident_id: object,
-    actor: object,
+    actor: Identity,
     text: object,
     now: datetime | None = None,
 ) -> IncidentDetail:
     """A note on the timeline: what someone saw, tried or decided."""
-    who, body, now = common.actor(actor), common.note(text, field="text", required=True), now or clock.now()
+    who = common.acting(actor, Permission.RESPOND, company)
+    body, now = common.note(text, field="text", required=True), now or clock.now()
     cur = db.cursor()
     with unit_of_work(cur):
         detail = common.load(cur, company=company, incident_id=incident_id)
@@ -124,12 +126,12 @@ def change_severity(
     company: str,
     incident_id: object,
     severity: object,
-    actor: object,
+    actor: Identity,
     note: object = None,
     expected_version: object = None,
     now: datetime | None = None,
 ) -> IncidentDetail:
-    who, text, now = common.actor(actor), common.note(note), now or clock.now()
+    who, text, now = common.acting(actor, Permission.RESPOND, company), common.note(note), now or clock.now()
     try:
         level = Severity(severity)
     except ValueError:
@@ -156,7 +158,7 @@ def resolve(
     *,
     company: str,
     incident_id: object,
-    actor: object,
+    actor: Identity,
     note: object,
     customer_impact: object,
     root_cause_hint: object = None,
@@ -165,7 +167,7 @@ def resolve(
 ) -> IncidentDetail:
     """Only a person resolves: with a resolution note, whether customers were affected (confirmed),
     and a hint at the root cause for the review. The agent writes its brief at resolution."""
-    who, now = common.actor(actor), now or clock.now()
+    who, now = common.acting(actor, Permission.RESPOND, company), now or clock.now()
     text = common.note(note, required=True)
     if not isinstance(customer_impact, bool):
         raise Invalid(
@@ -207,13 +209,13 @@ def reopen(
     *,
     company: str,
     incident_id: object,
-    actor: object,
+    actor: Identity,
     note: object,
     expected_version: object = None,
     now: datetime | None = None,
 ) -> IncidentDetail:
     """A resolved incident back to `open` (it was not over after all)."""
-    who, now = common.actor(actor), now or clock.now()
+    who, now = common.acting(actor, Permission.RESPOND, company), now or clock.now()
     text = common.note(note, required=True)
     cur = db.cursor()
     with unit_of_work(cur):
