@@ -65,6 +65,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     path = Path(args.db or settings().db_path)
     if args.if_missing and (path.exists() or not settings().demo):
+        _print_accounts(path)
         return 0
     if path.exists():
         if not args.force:
@@ -104,14 +105,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"({replayed.resolved} resolved, {replayed.active} active)"
         )
     bar.done(f"built {summary.rows:,} snapshots into {path}")
+    _print_accounts(path)
     return 0
+
+
+def _print_accounts(path: Path) -> None:
+    """Who can sign in to a demo store (its accounts share the demo password); nothing for a store
+    without the demo world, or one a server holds open."""
+    import duckdb
+
+    from calmops.demo.accounts import PASSWORD
+
+    if not path.exists():
+        return
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            if not con.execute("SELECT count(*) FROM store_state WHERE key = 'demo_world'").fetchall()[0][0]:
+                return
+            rows = con.execute(
+                """SELECT u.name, string_agg(r.role || ' in ' || coalesce(r.company, 'every company'), ', '
+                                             ORDER BY r.company)
+                   FROM users u JOIN user_roles r ON r.user_id = u.id WHERE u.disabled_at IS NULL
+                   GROUP BY u.name ORDER BY u.name"""
+            ).fetchall()
+    except duckdb.Error:
+        return
+    print(f"Demo accounts (password {PASSWORD!r}; the demo world only):", file=sys.stderr)
+    for name, roles in rows:
+        print(f"  {name:<20} {roles}", file=sys.stderr)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     url = settings().base_url
     if _server_up(url):
         params = {"company": args.company} if args.company else {}
-        answer = requests.get(f"{url}/api/ops/health", params=params, timeout=60)
+        answer = requests.get(f"{url}/api/ops/health", params=params, headers=_headers(), timeout=60)
         body = answer.json()
         if not answer.ok:
             print(f"error: {body.get('error', answer.text)}", file=sys.stderr)
@@ -193,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     from calmops.cli_period import add_period_command
 
     add_period_command(sub)
+    from calmops.cli_accounts import add_account_commands
+
+    add_account_commands(sub)
     return parser
 
 
@@ -245,8 +276,20 @@ def _api(method: str, path: str, *, params: dict | None = None, body: dict | Non
             payload = {"error": answer.text[:300]}
     if not answer.ok:
         payload = payload or {}
-        raise CommandError(payload.get("error") or f"HTTP {answer.status_code}", payload.get("field"))
+        raise CommandError(_error_text(answer.status_code, payload), payload.get("field"))
     return payload
+
+
+def _error_text(status: int, payload: dict) -> str:
+    """The server's reason; for a 401, also how to get a token."""
+    text = payload.get("error") or f"HTTP {status}"
+    if status == 401:
+        text += (
+            f" — the server at {settings().base_url} needs an API token in CALMOPS_TOKEN: an admin "
+            "creates one on the Admin page, or with `python -m calmops token create` while the server "
+            "is stopped"
+        )
+    return text
 
 
 def _download(
@@ -267,7 +310,7 @@ def _download(
             payload = answer.json()
         except ValueError:
             payload = {"error": answer.text[:300]}
-        raise CommandError(payload.get("error") or f"HTTP {answer.status_code}", payload.get("field"))
+        raise CommandError(_error_text(answer.status_code, payload), payload.get("field"))
     size = int(answer.headers.get("Content-Length") or 0)
     chunks: list[bytes] = []
     got = 0
@@ -304,7 +347,6 @@ def _offline(work: Callable[[Cursor], object]) -> object:
     """Run ``work`` on CALMOPS_DB itself (no server holds it); a new file gets the demo world
     unless CALMOPS_DEMO=0, as when the server starts on it."""
     from calmops import companies
-    from calmops.api.common import ApiError
     from calmops.bootstrap import prepare_store
     from calmops.errors import WorkflowError
     from calmops.store import StoreLockedError, close_db
@@ -321,10 +363,13 @@ def _offline(work: Callable[[Cursor], object]) -> object:
         raise CommandError(exc.message, exc.field) from None
     except (companies.UnknownCompanyError, companies.NotFoundError, companies.AlreadyExistsError) as exc:
         raise CommandError(str(exc)) from None
-    except ApiError as exc:
-        raise CommandError(exc.error, exc.field) from None
     except WorkflowError as exc:
         raise CommandError(exc.message, exc.field) from None
+    except Exception as exc:  # the API's own refusal, when ``work`` borrowed an API helper
+        api = sys.modules.get("calmops.api.common")
+        if api is not None and isinstance(exc, api.ApiError):
+            raise CommandError(exc.error, exc.field) from None
+        raise
     finally:
         close_db()
 
