@@ -1,4 +1,8 @@
-"""The HTTP API under `/api/ops` (CONTRACT.md) and the runbook's `/company/<c>/ops/<page>` links."""
+"""The HTTP API under `/api/ops` (CONTRACT.md) and the runbook's `/company/<c>/ops/<page>` links.
+
+Every `/api/ops` route, unknown ones included, answers only a valid bearer token (``endpoint``);
+the page redirects and the demo world's `/demo/...` services are open (the pages have the
+dashboard's sign-in, and the collector probes the demo services as any health endpoint)."""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Route
 
-from calmops.api import demo, escalation, reports, review, rules, workflow
+from calmops.api import accounts, demo, escalation, reports, review, rules, workflow
 from calmops.api.alerts import post_alerts
 from calmops.api.audit import get_audit
+from calmops.api.common import endpoint
 from calmops.api.executors import delete_executor, get_executors, post_executor
 from calmops.api.health import get_companies, get_health
 from calmops.api.incidents import get_incident, get_incidents, post_incident
@@ -39,7 +44,9 @@ async def company_page(request: Request) -> RedirectResponse | JSONResponse:
     return RedirectResponse(f"/{page}?{query}", status_code=307)
 
 
+@endpoint
 async def not_found(request: Request) -> JSONResponse:
+    """Authenticated too: without a token, which API routes exist is not said either."""
     return JSONResponse({"error": f"no such API route: {request.url.path}"}, status_code=404)
 
 
@@ -73,6 +80,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/ops/executors", get_executors, methods=["GET"]),
         Route("/api/ops/executors", post_executor, methods=["POST"]),
         Route("/api/ops/executors", delete_executor, methods=["DELETE"]),
+        *accounts.routes(),
         *demo.routes(),
         Route("/api/ops/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
     ]

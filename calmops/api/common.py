@@ -1,18 +1,27 @@
-"""What every route shares: JSON answers, errors as CONTRACT.md defines them, store work off the loop."""
+"""What every route shares: who is asking (a bearer token), what they may see, JSON answers and
+errors as CONTRACT.md defines them, store work off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from calmops import companies
+from calmops.auth import Identity, Permission, allows, require
+from calmops.auth.service import identity_for_token
+from calmops.errors import WorkflowError
 from calmops.store import cursor
 
 T = TypeVar("T")
+Handler = Callable[[Request], Awaitable[Response]]
+
+# What a body may still carry though it is not read: "actor" names the writer no more (the token does).
+IGNORED_FIELDS = ("actor",)
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 class ApiError(Exception):
@@ -28,7 +37,13 @@ class ApiError(Exception):
         body = {"error": self.error}
         if self.field:
             body["field"] = self.field
-        return JSONResponse(body, status_code=self.status)
+        return JSONResponse(body, status_code=self.status, headers=CHALLENGE if self.status == 401 else None)
+
+
+def refusal(exc: WorkflowError) -> JSONResponse:
+    """A service function's refusal as its status and JSON body (401 with the Bearer challenge)."""
+    headers = CHALLENGE if exc.status == 401 else None
+    return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
 
 
 async def in_store(fn: Callable[..., T], *args, **kwargs) -> T:
@@ -36,36 +51,114 @@ async def in_store(fn: Callable[..., T], *args, **kwargs) -> T:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-def require_company(request: Request) -> str:
-    """The ``company`` query parameter, which must name a known company (else 400 / 404)."""
-    company = request.query_params.get("company")
-    if not company:
-        raise ApiError(400, "the company query parameter is required", "company")
-    check_company(company)
-    return company
+# --- who is asking
 
 
-def check_company(company: str) -> None:
+def bearer(request: Request, *, token_in_query: bool = False) -> str | None:
+    """The token of ``Authorization: Bearer <token>``; where allowed (webhooks whose senders cannot
+    set a header), ``?token=`` instead. Never logged, never echoed in an answer."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if token_in_query:
+        return request.query_params.get("token") or None
+    return None
+
+
+def _identity(secret: str) -> Identity | None:
+    return identity_for_token(cursor(), secret)
+
+
+async def authenticate(request: Request, *, token_in_query: bool = False) -> Identity:
+    """The identity of the request's token, kept on ``request.state.identity``; 401 without one."""
+    secret = bearer(request, token_in_query=token_in_query)
+    found = await in_store(_identity, secret) if secret else None
+    if found is None:
+        why = "a valid API token" if secret else "an API token"
+        raise ApiError(401, f"this API needs {why}: send 'Authorization: Bearer <token>' (see README, API)")
+    request.state.identity = found
+    return found
+
+
+def identity(request: Request) -> Identity:
+    """Who the request acts as (set by ``endpoint`` before the handler runs)."""
+    return request.state.identity
+
+
+def endpoint(handler: Handler | None = None, *, token_in_query: bool = False):
+    """Wrap a route: authenticate first (401 without a valid token), then answer ApiError and
+    WorkflowError (401/403/404/409/422 …) as their JSON. ``token_in_query``: ``?token=`` is accepted
+    as well (the alert webhook)."""
+
+    def wrap(handle: Handler) -> Handler:
+        async def wrapped(request: Request) -> Response:
+            try:
+                await authenticate(request, token_in_query=token_in_query)
+                return await handle(request)
+            except ApiError as exc:
+                return exc.response()
+            except WorkflowError as exc:
+                return refusal(exc)
+
+        wrapped.__name__ = handle.__name__
+        wrapped.__doc__ = handle.__doc__
+        wrapped.token_in_query = token_in_query  # type: ignore[attr-defined]
+        return wrapped
+
+    return wrap(handler) if handler is not None else wrap
+
+
+# --- what they may see and do
+
+
+def unknown_company(company: str) -> ApiError:
+    """The answer for a company that does not exist, and alike for one the caller holds no role in."""
+    return ApiError(404, f"unknown company {company!r}", "company")
+
+
+def authorize(request: Request, company: object, permission: Permission = Permission.READ) -> str:
+    """``company`` when the caller may do ``permission`` there (in a worker thread: it reads the
+    store). 400 not a slug; 404 unknown or no role there, the two alike; 403 a role too low."""
+    if not isinstance(company, str) or not company:
+        raise ApiError(400, "company is required", "company")
     if not companies.valid_slug(company):
         raise ApiError(400, "company must be a slug like 'acme-freight' ([a-z0-9][a-z0-9-]{1,62})", "company")
+    who = identity(request)
+    if not who.sees(company):
+        raise unknown_company(company)
     try:
         companies.get_company(cursor(), company=company)
     except companies.UnknownCompanyError:
-        raise ApiError(404, f"unknown company {company!r}", "company") from None
+        raise unknown_company(company) from None
+    require(who, permission, company)
+    return company
 
 
-def endpoint(handler: Callable):
-    """Wrap a route so ApiError becomes its JSON answer."""
+def require_company(request: Request, permission: Permission = Permission.READ) -> str:
+    """The ``company`` query parameter, which the caller must be allowed to ``permission`` in
+    (READ by default): 400 missing or not a slug, 404 unknown or not theirs, 403 role too low."""
+    company = request.query_params.get("company")
+    if not company:
+        raise ApiError(400, "the company query parameter is required", "company")
+    return authorize(request, company, permission)
 
-    async def wrapped(request: Request):
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            return exc.response()
 
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
-    return wrapped
+def readable(request: Request) -> list[str]:
+    """The companies the caller may read, in order; 403 for an identity that reads none (an
+    ingest token pushes and reads nothing)."""
+    who = identity(request)
+    roles = [who.everywhere, *who.roles.values()]
+    if not any(allows(role, Permission.READ) for role in roles):
+        raise ApiError(403, f"{who.name} may push data but not read it: reading takes a viewer or above")
+    return [c.company for c in companies.list_companies(cursor()) if who.can(Permission.READ, c.company)]
+
+
+def check_fields(body: dict, allowed: tuple[str, ...]) -> None:
+    """400 naming the first field the route does not know (``company`` and ``actor`` are known)."""
+    unknown = sorted(set(body) - {"company", *IGNORED_FIELDS, *allowed})
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0]!r}", unknown[0])
 
 
 DEFAULT_LIMIT = 100

@@ -3,8 +3,8 @@
 `POST /api/ops/incidents/{id}/escalate`, `GET …/escalation`; `GET|POST /api/ops/notifications`
 (a company's webhooks per channel and its recent notifications); `GET|POST
 /api/ops/escalation-settings`; `GET|POST …/customer-message`, `POST …/customer-message/approve`,
-`…/sent`, `…/send`. Views only parse and call `calmops.workflow` / `calmops.notify`; a
-`WorkflowError` becomes its status and JSON body.
+`…/sent`, `…/send`. Views only parse and call `calmops.workflow` / `calmops.notify` as the
+token's identity; a `WorkflowError` becomes its status and JSON body (``endpoint``).
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from calmops import notify
-from calmops.api.common import ApiError, check_company, endpoint, in_store, require_company
-from calmops.api.ingest import actor_of, domain_errors, json_object
+from calmops.api.common import (
+    ApiError,
+    authorize,
+    check_fields,
+    endpoint,
+    identity,
+    in_store,
+    require_company,
+)
+from calmops.api.ingest import domain_errors, json_object
+from calmops.auth import Identity, Permission
 from calmops.store import cursor, get_db
 from calmops.workflow import customer, escalation
-from calmops.workflow.errors import WorkflowError
-
-
-def _company(body: dict) -> str:
-    company = body.get("company")
-    if not isinstance(company, str):
-        raise ApiError(400, "company is required", "company")
-    check_company(company)
-    return company
 
 
 def _incident_id(request: Request, company: str) -> int:
@@ -38,28 +38,18 @@ def _incident_id(request: Request, company: str) -> int:
     return int(raw)
 
 
-def _fields(body: dict, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(body) - {"company", "actor", *allowed})
-    if unknown:
-        raise ApiError(400, f"unknown field {unknown[0]!r}", unknown[0])
+Call = Callable[[str, int, dict, Identity], dict]
 
 
-def _workflow(work: Callable[[], dict], status: int = 200) -> JSONResponse:
-    try:
-        return JSONResponse(work(), status_code=status)
-    except WorkflowError as exc:
-        return JSONResponse(exc.to_json(), status_code=exc.status)
-
-
-def _post(allowed: tuple[str, ...], call: Callable[[str, int, dict], dict], status: int = 200):
-    """A write on one incident: the body checked, then ``call(company, incident_id, body)`` in a
-    worker thread, its WorkflowError answered as the contract says."""
+def _post(allowed: tuple[str, ...], permission: Permission, call: Call, status: int = 200):
+    """A write on one incident: the caller's role checked, the body checked, then
+    ``call(company, incident_id, body, identity)`` in a worker thread."""
 
     def run(request: Request, body: dict) -> JSONResponse:
-        _fields(body, allowed)
-        company = _company(body)
+        company = authorize(request, body.get("company"), permission)
+        check_fields(body, allowed)
         incident_id = _incident_id(request, company)
-        return _workflow(lambda: call(company, incident_id, body), status)
+        return JSONResponse(call(company, incident_id, body, identity(request)), status_code=status)
 
     @endpoint
     async def handle(request: Request) -> JSONResponse:
@@ -73,7 +63,7 @@ def _get(call: Callable[[str, int], dict]):
     def run(request: Request) -> JSONResponse:
         company = require_company(request)
         incident_id = _incident_id(request, company)
-        return _workflow(lambda: call(company, incident_id))
+        return JSONResponse(call(company, incident_id))
 
     @endpoint
     async def handle(request: Request) -> JSONResponse:
@@ -84,9 +74,10 @@ def _get(call: Callable[[str, int], dict]):
 
 post_escalate = _post(
     ("reason", "note"),
-    lambda company, incident_id, body: escalation.escalate(
-        get_db(), company=company, incident_id=incident_id, actor=body.get("actor", "api"),
-        reason=body.get("reason"), note=body.get("note"),
+    Permission.RESPOND,
+    lambda company, incident_id, body, actor: escalation.escalate(
+        get_db(), company=company, incident_id=incident_id, actor=actor, reason=body.get("reason"),
+        note=body.get("note"),
     ),
 )  # fmt: skip
 
@@ -109,20 +100,22 @@ get_escalation = _get(_escalation)
 
 post_message = _post(
     ("text", "state"),
-    lambda company, incident_id, body: customer.draft(
+    Permission.RESPOND,
+    lambda company, incident_id, body, actor: customer.draft(
         get_db(), company=company, incident_id=incident_id, text=body.get("text"), state=body.get("state"),
-        actor=body.get("actor", "api"),
+        actor=actor,
     ),
     status=201,
 )  # fmt: skip
 
 
 def _version_step(step: Callable):
+    """Approving, marking sent and sending what customers read takes a lead (CUSTOMER_MESSAGES)."""
     return _post(
         ("version",),
-        lambda company, incident_id, body: step(
-            get_db(), company=company, incident_id=incident_id, version=body.get("version"),
-            actor=body.get("actor", "api"),
+        Permission.CUSTOMER_MESSAGES,
+        lambda company, incident_id, body, actor: step(
+            get_db(), company=company, incident_id=incident_id, version=body.get("version"), actor=actor,
         ),
     )  # fmt: skip
 
@@ -164,14 +157,14 @@ async def get_notifications(request: Request) -> JSONResponse:
     return JSONResponse(await in_store(_notifications, request))
 
 
-def _set_channel(body: dict) -> dict:
-    _fields(body, ("channel", "url"))
-    company = _company(body)
-    actor = actor_of(body)
+def _set_channel(request: Request, body: dict) -> dict:
+    company = authorize(request, body.get("company"), Permission.ADMINISTER)
+    check_fields(body, ("channel", "url"))
     with domain_errors():
         return notify.set_channel(
-            cursor(), company=company, channel=body.get("channel"), url=body.get("url"), actor=actor
-        )
+            cursor(), company=company, channel=body.get("channel"), url=body.get("url"),
+            actor=identity(request),
+        )  # fmt: skip
 
 
 @endpoint
@@ -179,7 +172,7 @@ async def post_notifications(request: Request) -> JSONResponse:
     """Set a channel's webhook ``{"company", "channel": oncall|lead|status_page, "url"}`` (an empty
     or null url removes it)."""
     body = await json_object(request)
-    return JSONResponse(await in_store(_set_channel, body), status_code=201)
+    return JSONResponse(await in_store(_set_channel, request, body), status_code=201)
 
 
 def _settings(request: Request) -> dict:
@@ -192,26 +185,21 @@ async def get_escalation_settings(request: Request) -> JSONResponse:
     return JSONResponse(await in_store(_settings, request))
 
 
-def _set_settings(body: dict) -> JSONResponse:
-    _fields(body, ("critical_after_min", "remind_every_min"))
-    company = _company(body)
-    actor = actor_of(body)
-    return _workflow(
-        lambda: {
-            "company": company,
-            **escalation.set_settings(
-                cursor(), company=company, actor=actor, critical_after_min=body.get("critical_after_min"),
-                remind_every_min=body.get("remind_every_min"),
-            ).to_json(),
-        }
+def _set_settings(request: Request, body: dict) -> JSONResponse:
+    company = authorize(request, body.get("company"), Permission.TUNE)
+    check_fields(body, ("critical_after_min", "remind_every_min"))
+    changed = escalation.set_settings(
+        cursor(), company=company, actor=identity(request), critical_after_min=body.get("critical_after_min"),
+        remind_every_min=body.get("remind_every_min"),
     )  # fmt: skip
+    return JSONResponse({"company": company, **changed.to_json()})
 
 
 @endpoint
 async def post_escalation_settings(request: Request) -> JSONResponse:
     """``{"company", "critical_after_min"?, "remind_every_min"?}`` (1 to 1440 minutes each)."""
     body = await json_object(request)
-    return await in_store(_set_settings, body)
+    return await in_store(_set_settings, request, body)
 
 
 def routes() -> list[Route]:

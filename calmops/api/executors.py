@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from calmops import actions
-from calmops.api.common import ApiError, endpoint, in_store, require_company
-from calmops.api.ingest import actor_of, as_object, domain_errors, json_object, read_body
+from calmops.api.common import ApiError, authorize, endpoint, identity, in_store, require_company
+from calmops.api.ingest import as_object, domain_errors, json_object, read_body
+from calmops.auth import Permission
 from calmops.store import cursor
 
 
@@ -29,13 +30,14 @@ async def get_executors(request: Request) -> JSONResponse:
     return JSONResponse(await in_store(_list, company))
 
 
-def _set(body: dict, actor: str) -> dict:
+def _set(request: Request, body: dict) -> dict:
+    authorize(request, body.get("company"), Permission.ADMINISTER)
     generated = body.get("secret") in (None, "")
     with domain_errors():
         config = actions.set_executor(
             cursor(), company=body.get("company"), action=body.get("action"), url=body.get("url"),
             secret=body.get("secret"), timeout_s=body.get("timeout_s"), retries=body.get("retries"),
-            actor=actor,
+            actor=identity(request),
         )  # fmt: skip
     answer = config.to_json()
     if generated:
@@ -48,14 +50,15 @@ async def post_executor(request: Request) -> JSONResponse:
     """Create or replace the webhook for ``{"company", "action"? ('*'), "url", "secret"?, "timeout_s"?,
     "retries"?}``."""
     body = await json_object(request)
-    return JSONResponse(await in_store(_set, body, actor_of(body)), status_code=201)
+    return JSONResponse(await in_store(_set, request, body), status_code=201)
 
 
-def _remove(company: object, action: object, actor: str) -> None:
+def _remove(request: Request, company: object, action: object) -> None:
     if company is None:
         raise ApiError(400, "company is required (query parameter or body)", "company")
+    authorize(request, company, Permission.ADMINISTER)
     with domain_errors():
-        actions.remove_executor(cursor(), company=company, action=action, actor=actor)
+        actions.remove_executor(cursor(), company=company, action=action, actor=identity(request))
 
 
 @endpoint
@@ -65,5 +68,5 @@ async def delete_executor(request: Request) -> Response:
     raw = await read_body(request)
     body = as_object(request, raw) if raw.strip() else {}
     company = params.get("company", body.get("company"))
-    await in_store(_remove, company, params.get("action", body.get("action")), actor_of(body))
+    await in_store(_remove, request, company, params.get("action", body.get("action")))
     return Response(status_code=204)

@@ -8,15 +8,17 @@ from starlette.responses import JSONResponse
 from calmops import agent, clock, incidents
 from calmops.api.common import (
     ApiError,
-    check_company,
+    authorize,
     endpoint,
     id_cursor,
+    identity,
     in_store,
     one_page,
     page,
     require_company,
 )
-from calmops.api.ingest import actor_of, json_object
+from calmops.api.ingest import json_object
+from calmops.auth import Permission
 from calmops.store import cursor, get_db, unit_of_work
 from calmops.timeio import BadTimeError, parse_iso, to_iso
 from calmops.vocabulary import IncidentStatus, Severity
@@ -105,9 +107,12 @@ def _list(request: Request) -> dict:
     return {"incidents": rows, "next": nxt}
 
 
-@endpoint
-async def get_incidents(request: Request) -> JSONResponse:
+async def incidents_page(request: Request) -> JSONResponse:
+    """One page of the list (unwrapped: the CSV route, already authenticated, answers it too)."""
     return JSONResponse(await in_store(_list, request))
+
+
+get_incidents = endpoint(incidents_page)
 
 
 def _one(request: Request) -> dict:
@@ -144,11 +149,8 @@ async def get_incident(request: Request) -> JSONResponse:
     return JSONResponse(await in_store(_one, request))
 
 
-def _create(body: dict, actor: str) -> dict:
-    company = body.get("company")
-    if not isinstance(company, str):
-        raise ApiError(400, "company is required", "company")
-    check_company(company)
+def _create(request: Request, body: dict) -> dict:
+    company = authorize(request, body.get("company"), Permission.RESPOND)
     cur = cursor()
     try:
         with unit_of_work(cur):
@@ -160,7 +162,7 @@ def _create(body: dict, actor: str) -> dict:
                 severity=str(body.get("severity") or ""),
                 description=body.get("description") if isinstance(body.get("description"), str) else "",
                 customer_impact=body.get("customer_impact", False),
-                actor=actor,
+                actor=identity(request),
                 now=clock.now(),
             )
     except incidents.InvalidIncidentError as exc:
@@ -172,4 +174,4 @@ def _create(body: dict, actor: str) -> dict:
 @endpoint
 async def post_incident(request: Request) -> JSONResponse:
     body = await json_object(request)
-    return JSONResponse(await in_store(_create, body, actor_of(body)), status_code=201)
+    return JSONResponse(await in_store(_create, request, body), status_code=201)

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from calmops import companies, ingest
-from calmops.api.common import ApiError, endpoint, in_store
+from calmops.api.common import ApiError, authorize, endpoint, identity, in_store
+from calmops.auth import Permission
 from calmops.store import cursor
 
 PROMETHEUS_TYPES = ("text/plain", "application/openmetrics-text")
@@ -82,24 +83,23 @@ async def json_object(request: Request) -> dict:
     return as_object(request, await read_body(request))
 
 
-def actor_of(body: dict) -> str:
-    with domain_errors():
-        return companies.check_actor(body.get("actor"))
-
-
 Pushed = tuple[ingest.SnapshotBatch, ingest.PushResult]
 
 
-def _push_json(raw: bytes) -> Pushed:
-    """Parse, validate and write a JSON push in the worker thread (a 10 MB body takes a while)."""
+def _push_json(request: Request, raw: bytes) -> Pushed:
+    """Parse, validate and write a JSON push in the worker thread (a 10 MB body takes a while).
+    Whether the token may push to the company is settled before the (long) validation."""
     body = parse_json(raw)
+    if isinstance(body, dict):
+        authorize(request, body.get("company"), Permission.INGEST)
     with domain_errors():
         batch = ingest.snapshot_batch(body)
-        actor = companies.check_actor(body.get("actor"))
-        return batch, ingest.push(cursor(), batch=batch, actor=actor, detect=False)
+        return batch, ingest.push(cursor(), batch=batch, actor=identity(request), detect=False)
 
 
-def _push_text(raw: bytes, content_type: str, company: str | None, service: str | None) -> Pushed:
+def _push_text(
+    request: Request, raw: bytes, content_type: str, company: str | None, service: str | None
+) -> Pushed:
     """A Prometheus text push for one service of one company, all samples stamped now."""
     if not company:
         raise ApiError(400, "a Prometheus text push needs the company query parameter", "company")
@@ -107,8 +107,8 @@ def _push_text(raw: bytes, content_type: str, company: str | None, service: str 
         raise ApiError(400, "a Prometheus text push needs the service query parameter", "service")
     from calmops.health.parsers import ParseError, parse
 
+    authorize(request, company, Permission.INGEST)
     with domain_errors():
-        companies.check_slug(company)
         companies.check_service_name(service)
         try:
             parsed = parse(raw, content_type=content_type, declared="prometheus")
@@ -117,7 +117,7 @@ def _push_text(raw: bytes, content_type: str, company: str | None, service: str 
         batch = ingest.samples_batch(
             company=company, service=service, samples=parsed.samples, notes=parsed.notes
         )
-        return batch, ingest.push(cursor(), batch=batch, actor="api", detect=False)
+        return batch, ingest.push(cursor(), batch=batch, actor=identity(request), detect=False)
 
 
 @endpoint
@@ -132,11 +132,16 @@ async def post_snapshots(request: Request) -> JSONResponse:
     if kind in PROMETHEUS_TYPES:
         params = request.query_params
         batch, result = await in_store(
-            _push_text, raw, request.headers["content-type"], params.get("company"), params.get("service")
+            _push_text,
+            request,
+            raw,
+            request.headers["content-type"],
+            params.get("company"),
+            params.get("service"),
         )
     else:
         check_json_type(request)
-        batch, result = await in_store(_push_json, raw)
+        batch, result = await in_store(_push_json, request, raw)
     answer = {"accepted": result.accepted, "duplicates": result.duplicates}
     if result.skipped:
         answer["skipped"] = result.skipped
@@ -150,14 +155,15 @@ async def post_snapshots(request: Request) -> JSONResponse:
     return JSONResponse(answer, background=judge)
 
 
-def _record_event(body: dict) -> dict:
+def _record_event(request: Request, body: dict) -> dict:
+    authorize(request, body.get("company"), Permission.INGEST)
     with domain_errors():
         event = ingest.event_in(body)
-        return ingest.record_event(cursor(), event=event).to_json()
+        return ingest.record_event(cursor(), event=event, actor=identity(request)).to_json()
 
 
 @endpoint
 async def post_event(request: Request) -> JSONResponse:
     """Record a deploy or config change (evidence for the agent, a marker on the charts)."""
     body = await json_object(request)
-    return JSONResponse(await in_store(_record_event, body), status_code=201)
+    return JSONResponse(await in_store(_record_event, request, body), status_code=201)

@@ -10,14 +10,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from calmops import companies, targets
-from calmops.api.common import ApiError, endpoint, id_cursor, in_store, one_page, page, require_company
-from calmops.api.ingest import actor_of, as_object, domain_errors, json_object, read_body
+from calmops.api.common import (
+    ApiError,
+    authorize,
+    endpoint,
+    id_cursor,
+    identity,
+    in_store,
+    one_page,
+    page,
+    require_company,
+)
+from calmops.api.ingest import as_object, domain_errors, json_object, read_body
+from calmops.auth import Identity, Permission
 from calmops.store import cursor
 
 # --- companies
 
 
-def _add_company(body: dict, actor: str) -> dict:
+def _add_company(body: dict, actor: Identity) -> dict:
     with domain_errors():
         created = companies.add_company(
             cursor(), company=body.get("company"), name=body.get("name"), actor=actor
@@ -28,7 +39,7 @@ def _add_company(body: dict, actor: str) -> dict:
 @endpoint
 async def post_company(request: Request) -> JSONResponse:
     body = await json_object(request)
-    return JSONResponse(await in_store(_add_company, body, actor_of(body)), status_code=201)
+    return JSONResponse(await in_store(_add_company, body, identity(request)), status_code=201)
 
 
 # --- services
@@ -49,12 +60,13 @@ async def get_services(request: Request) -> JSONResponse:
     return JSONResponse(await in_store(_list_services, company, limit, after))
 
 
-def _add_service(body: dict, actor: str) -> dict:
+def _add_service(request: Request, body: dict) -> dict:
+    authorize(request, body.get("company"), Permission.ADMINISTER)
     with domain_errors():
         created = companies.register_service(
             cursor(), company=body.get("company"), service=body.get("service"), kind=body.get("kind"),
             depends_on=body.get("depends_on"), customer_facing=body.get("customer_facing", False),
-            description=body.get("description"), actor=actor,
+            description=body.get("description"), actor=identity(request),
         )  # fmt: skip
     return companies.service_json(created)
 
@@ -62,7 +74,7 @@ def _add_service(body: dict, actor: str) -> dict:
 @endpoint
 async def post_service(request: Request) -> JSONResponse:
     body = await json_object(request)
-    return JSONResponse(await in_store(_add_service, body, actor_of(body)), status_code=201)
+    return JSONResponse(await in_store(_add_service, request, body), status_code=201)
 
 
 # --- targets
@@ -81,12 +93,13 @@ async def get_targets(request: Request) -> JSONResponse:
     return JSONResponse(await in_store(_list_targets, company, limit, after))
 
 
-def _add_target(body: dict, actor: str) -> dict:
+def _add_target(request: Request, body: dict) -> dict:
+    authorize(request, body.get("company"), Permission.ADMINISTER)
     with domain_errors():
         created = targets.add_target(
             cursor(), company=body.get("company"), service=body.get("service"), url=body.get("url"),
             format=body.get("format"), timeout_s=body.get("timeout_s"), interval_s=body.get("interval_s"),
-            actor=actor,
+            actor=identity(request),
         )  # fmt: skip
     return created.to_json()
 
@@ -94,16 +107,17 @@ def _add_target(body: dict, actor: str) -> dict:
 @endpoint
 async def post_target(request: Request) -> JSONResponse:
     body = await json_object(request)
-    return JSONResponse(await in_store(_add_target, body, actor_of(body)), status_code=201)
+    return JSONResponse(await in_store(_add_target, request, body), status_code=201)
 
 
-def _remove_target(company: object, target_id: object, actor: str) -> None:
+def _remove_target(request: Request, company: object, target_id: object) -> None:
     if company is None:
         raise ApiError(400, "company is required (query parameter or body)", "company")
+    authorize(request, company, Permission.ADMINISTER)
     if target_id is None:
         raise ApiError(400, "id is required (query parameter or body)", "id")
     with domain_errors():
-        targets.remove_target(cursor(), company=company, id=target_id, actor=actor)
+        targets.remove_target(cursor(), company=company, id=target_id, actor=identity(request))
 
 
 @endpoint
@@ -114,5 +128,5 @@ async def delete_target(request: Request) -> Response:
     body = as_object(request, raw) if raw.strip() else {}
     company = params.get("company", body.get("company"))
     target_id = params.get("id", body.get("id"))
-    await in_store(_remove_target, company, target_id, actor_of(body))
+    await in_store(_remove_target, request, company, target_id)
     return Response(status_code=204)

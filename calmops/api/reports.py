@@ -8,16 +8,15 @@ import csv
 import io
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from calmops import agent, incidents, reports
 from calmops.api.common import ApiError, endpoint, in_store, require_company
-from calmops.api.incidents import _enum_list, get_incidents, query_time, summary_json
+from calmops.api.incidents import _enum_list, incidents_page, query_time, summary_json
 from calmops.csvcells import cell
 from calmops.store import cursor
 from calmops.vocabulary import IncidentStatus, Severity
-from calmops.workflow.errors import WorkflowError
 
 CSV_COLUMNS = ("id", "title", "service", "severity", "status", "started_at", "detected_at", "resolved_at",
                "assignee", "flags", "pattern", "summary", "recommendation")  # fmt: skip
@@ -37,10 +36,7 @@ def _report(request: Request) -> tuple[bytes, str, str]:
 
 @endpoint
 async def get_report(request: Request) -> Response:
-    try:
-        body, content_type, name = await in_store(_report, request)
-    except WorkflowError as exc:
-        return JSONResponse(exc.to_json(), status_code=exc.status)
+    body, content_type, name = await in_store(_report, request)
     return Response(
         body, media_type=content_type, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
@@ -85,7 +81,7 @@ async def get_incidents_or_csv(request: Request) -> Response:
     """The incident list; ``format=csv`` answers it as a CSV file (json, the default, is the list)."""
     fmt = request.query_params.get("format", "json")
     if fmt == "json":
-        return await get_incidents(request)
+        return await incidents_page(request)
     if fmt != "csv":
         raise ApiError(400, "format must be json or csv", "format")
     company, text = await in_store(_all, request)

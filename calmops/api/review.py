@@ -1,7 +1,8 @@
 """`/api/ops/incidents/{id}/review` (GET the saved latest or the pre-filled draft, POST a new version),
 `…/review/apply` (apply a threshold proposal) and `/api/ops/runbooks` (GET, PUT runbook entries).
 
-Views only parse and call `calmops.review`; a `WorkflowError` becomes its status and JSON body.
+Views only parse and call `calmops.review` as the token's identity; a `WorkflowError` becomes its
+status and JSON body (``endpoint``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,20 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from calmops import review
-from calmops.api.common import ApiError, check_company, endpoint, in_store, require_company
+from calmops.api.common import (
+    ApiError,
+    authorize,
+    check_fields,
+    endpoint,
+    identity,
+    in_store,
+    require_company,
+)
 from calmops.api.ingest import json_object
+from calmops.auth import Permission
 from calmops.store import cursor, get_db
-from calmops.workflow.errors import WorkflowError
 
 REVIEW_FIELDS = (
-    "actor",
     "root_cause",
     "prevention",
     "alert_improvements",
@@ -27,30 +35,23 @@ REVIEW_FIELDS = (
     "notes",
     "expected_version",
 )
-APPLY_FIELDS = ("actor", "proposal_id", "expected_rule_version")
-RUNBOOK_FIELDS = ("actor", "pattern", "commands", "notes", "expected_version")
+APPLY_FIELDS = ("proposal_id", "expected_rule_version")
+RUNBOOK_FIELDS = ("pattern", "commands", "notes", "expected_version")
 
 
 def answer(work: Callable[[], object], status: int = 200) -> Callable:
-    """Run ``work`` in the store's thread; a WorkflowError answers with its status and JSON."""
+    """Run ``work`` in the store's thread (its WorkflowError is answered by ``endpoint``)."""
 
     async def run() -> JSONResponse:
-        try:
-            return JSONResponse(await in_store(work), status_code=status)
-        except WorkflowError as exc:
-            return JSONResponse(exc.to_json(), status_code=exc.status)
+        return JSONResponse(await in_store(work), status_code=status)
 
     return run
 
 
-def body_company(body: dict, allowed: tuple[str, ...]) -> str:
-    unknown = sorted(set(body) - {"company", *allowed})
-    if unknown:
-        raise ApiError(400, f"unknown field {unknown[0]!r}", unknown[0])
-    company = body.get("company")
-    if not isinstance(company, str):
-        raise ApiError(400, "company is required", "company")
-    check_company(company)
+def body_company(request: Request, body: dict, allowed: tuple[str, ...], permission: Permission) -> str:
+    """The body's company, once the caller may do ``permission`` there; then its fields checked."""
+    company = authorize(request, body.get("company"), permission)
+    check_fields(body, allowed)
     return company
 
 
@@ -78,22 +79,24 @@ async def get_review(request: Request) -> JSONResponse:
 @endpoint
 async def post_review(request: Request) -> JSONResponse:
     body = await json_object(request)
-    company = await in_store(body_company, body, REVIEW_FIELDS)
+    company = await in_store(body_company, request, body, REVIEW_FIELDS, Permission.RESPOND)
     incident_id = _incident_id(request, company)
     args = {name: body.get(name) for name in REVIEW_FIELDS}
+    actor = identity(request)
     return await answer(
-        lambda: review.save_review(get_db(), company=company, incident_id=incident_id, **args)
+        lambda: review.save_review(get_db(), company=company, incident_id=incident_id, actor=actor, **args)
     )()
 
 
 @endpoint
 async def post_apply(request: Request) -> JSONResponse:
     body = await json_object(request)
-    company = await in_store(body_company, body, APPLY_FIELDS)
+    company = await in_store(body_company, request, body, APPLY_FIELDS, Permission.TUNE)
     incident_id = _incident_id(request, company)
     args = {name: body.get(name) for name in APPLY_FIELDS}
+    actor = identity(request)
     return await answer(
-        lambda: review.apply_proposal(get_db(), company=company, incident_id=incident_id, **args)
+        lambda: review.apply_proposal(get_db(), company=company, incident_id=incident_id, actor=actor, **args)
     )()
 
 
@@ -109,11 +112,12 @@ async def get_runbooks(request: Request) -> JSONResponse:
 @endpoint
 async def put_runbook(request: Request) -> JSONResponse:
     body = await json_object(request)
-    company = await in_store(body_company, body, RUNBOOK_FIELDS)
+    company = await in_store(body_company, request, body, RUNBOOK_FIELDS, Permission.TUNE)
     if not body.get("pattern") and request.query_params.get("pattern"):
         body["pattern"] = request.query_params["pattern"]
     args = {name: body.get(name) for name in RUNBOOK_FIELDS}
-    return await answer(lambda: review.save_runbook(get_db(), company=company, **args))()
+    actor = identity(request)
+    return await answer(lambda: review.save_runbook(get_db(), company=company, actor=actor, **args))()
 
 
 def routes() -> list[Route]:

@@ -7,13 +7,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from calmops.api.common import endpoint, in_store, require_company
+from calmops.api.common import endpoint, identity, in_store, require_company
 from calmops.api.ingest import json_object
 from calmops.api.review import answer, body_company
+from calmops.auth import Permission
 from calmops.review import rules as rule_edit
 from calmops.store import cursor, get_db
 
-PUT_FIELDS = ("id", "expected_version", "actor", "reason", *rule_edit.EDITABLE)
+PUT_FIELDS = ("id", "expected_version", "reason", *rule_edit.EDITABLE)
 POST_FIELDS = (
     "metric",
     "service",
@@ -24,7 +25,6 @@ POST_FIELDS = (
     "recovery_count",
     "severity",
     "name",
-    "actor",
     "reason",
 )
 
@@ -38,15 +38,16 @@ async def get_rules(request: Request) -> JSONResponse:
 @endpoint
 async def put_rule(request: Request) -> JSONResponse:
     body = await json_object(request)
-    company = await in_store(body_company, body, PUT_FIELDS)
+    company = await in_store(body_company, request, body, PUT_FIELDS, Permission.TUNE)
     fields = {k: body[k] for k in rule_edit.EDITABLE if k in body}
+    actor = identity(request)
     return await answer(
         lambda: rule_edit.update_rule(
             get_db(),
             company=company,
             rule_id=body.get("id"),
             expected_version=body.get("expected_version"),
-            actor=body.get("actor"),
+            actor=actor,
             reason=body.get("reason"),
             **fields,
         )
@@ -56,9 +57,12 @@ async def put_rule(request: Request) -> JSONResponse:
 @endpoint
 async def post_rule(request: Request) -> JSONResponse:
     body = await json_object(request)
-    company = await in_store(body_company, body, POST_FIELDS)
+    company = await in_store(body_company, request, body, POST_FIELDS, Permission.TUNE)
     args = {k: body[k] for k in POST_FIELDS if k in body}
-    return await answer(lambda: rule_edit.create_rule(get_db(), company=company, **args), status=201)()
+    actor = identity(request)
+    return await answer(
+        lambda: rule_edit.create_rule(get_db(), company=company, actor=actor, **args), status=201
+    )()
 
 
 def routes() -> list[Route]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from calmops.api.common import ApiError, check_company, endpoint, in_store, require_company
+from calmops.api.common import ApiError, authorize, endpoint, in_store, require_company
 from calmops.api.ingest import json_object
+from calmops.auth import Permission
 from calmops.demo import scenarios
 from calmops.demo.episodes import Episode
 from calmops.store import get_db
@@ -41,11 +42,11 @@ async def get_scenarios(request: Request) -> JSONResponse:
     return JSONResponse(await in_store(_list, company))
 
 
-def _change(body: dict) -> tuple[int, dict]:
-    company, service, pattern, action = (body.get(k) for k in ("company", "service", "pattern", "action"))
-    if not isinstance(company, str):
-        raise ApiError(400, "company is required", "company")
-    check_company(company)
+def _change(request: Request, body: dict) -> tuple[int, dict]:
+    """Starting or stopping trouble in the demo world takes what acting on incidents does (RESPOND),
+    as on the Checks page."""
+    company = authorize(request, body.get("company"), Permission.RESPOND)
+    service, pattern, action = (body.get(k) for k in ("service", "pattern", "action"))
     if action not in ACTIONS:
         raise ApiError(400, "action must be 'start' or 'stop'", "action")
     if pattern not in {p.value for p in Pattern}:
@@ -66,5 +67,5 @@ def _change(body: dict) -> tuple[int, dict]:
 
 @endpoint
 async def post_scenarios(request: Request) -> JSONResponse:
-    status, body = await in_store(_change, await json_object(request))
+    status, body = await in_store(_change, request, await json_object(request))
     return JSONResponse(body, status_code=status)

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import requests
 
 pytestmark = pytest.mark.server
 BODY = json.loads(
@@ -15,16 +14,16 @@ BODY = json.loads(
 
 
 def test_a_webhook_opens_incidents_once(live_server) -> None:
-    url = f"{live_server.url}/api/ops/alerts"
-    first = requests.post(url, params={"company": "bluebird-logistics"}, json=BODY, timeout=30)
+    sender = live_server.client("bluebird-logistics", "ingest")
+    first = sender.post("alerts", params={"company": "bluebird-logistics"}, json=BODY)
     assert first.status_code == 200, first.text
     ids = first.json()["incidents"]
-    again = requests.post(url, params={"company": "bluebird-logistics"}, json=BODY, timeout=30).json()
+    again = sender.post("alerts", params={"company": "bluebird-logistics"}, json=BODY).json()
     assert again["incidents"] == ids and again["duplicates"] == 2
-    incident = requests.get(
-        f"{live_server.url}/api/ops/incidents/{ids[1]}", params={"company": "bluebird-logistics"}, timeout=30
-    ).json()
+    reader = live_server.client("bluebird-logistics", "viewer")
+    incident = reader.get(f"incidents/{ids[1]}", params={"company": "bluebird-logistics"}).json()
     assert incident["timeline"][0]["kind"] == "detected" and incident["service"] == "dispatch-worker"
+    assert incident["timeline"][0]["actor"] == "token:tests-bluebird-logistics-ingest"
 
 
 @pytest.mark.parametrize(
@@ -37,16 +36,15 @@ def test_a_webhook_opens_incidents_once(live_server) -> None:
     ],
 )
 def test_bad_webhooks_are_json_errors(live_server, params, body, status) -> None:
-    answer = requests.post(f"{live_server.url}/api/ops/alerts", params=params, json=body, timeout=30)
+    answer = live_server.client().post("alerts", params=params, json=body)
     assert answer.status_code == status and "error" in answer.json()
 
 
 def test_malformed_json_is_a_400(live_server) -> None:
-    answer = requests.post(
-        f"{live_server.url}/api/ops/alerts",
+    answer = live_server.client("bluebird-logistics", "ingest").post(
+        "alerts",
         params={"company": "bluebird-logistics"},
         data=b"{not json",
         headers={"content-type": "application/json"},
-        timeout=30,
     )
     assert answer.status_code == 400 and "JSON" in answer.json()["error"]

@@ -13,7 +13,7 @@ ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 def test_companies_lists_the_demo_tenants(live_server) -> None:
-    answer = requests.get(f"{live_server.url}/api/ops/companies", timeout=10)
+    answer = live_server.client().get("companies")
     assert answer.status_code == 200
     companies = answer.json()["companies"]
     assert len(companies) >= 3
@@ -21,11 +21,9 @@ def test_companies_lists_the_demo_tenants(live_server) -> None:
 
 
 def test_health_for_one_company_runs_a_round_and_answers_the_contract(live_server) -> None:
-    company = requests.get(f"{live_server.url}/api/ops/companies", timeout=10).json()["companies"][0][
-        "company"
-    ]
+    company = live_server.client().get("companies").json()["companies"][0]["company"]
     before = datetime.now(UTC) - timedelta(seconds=1)
-    answer = requests.get(f"{live_server.url}/api/ops/health", params={"company": company}, timeout=30)
+    answer = live_server.client(company, "viewer").get("health", params={"company": company})
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["company"] == company
@@ -45,7 +43,7 @@ def test_health_for_one_company_runs_a_round_and_answers_the_contract(live_serve
 
 
 def test_health_without_company_covers_every_company(live_server) -> None:
-    body = requests.get(f"{live_server.url}/api/ops/health", timeout=60).json()
+    body = live_server.client().get("health").json()
     assert ISO_Z.match(body["checked_at"])
     assert len(body["companies"]) >= 3
     assert all(c["services"] for c in body["companies"])
@@ -56,14 +54,14 @@ def test_health_without_company_covers_every_company(live_server) -> None:
     [("no-such-company", 404), ("Not A Slug!", 400), ("", 400)],
 )
 def test_health_for_a_bad_company_is_a_json_error(live_server, company: str, status: int) -> None:
-    answer = requests.get(f"{live_server.url}/api/ops/health", params={"company": company}, timeout=10)
+    answer = live_server.client().get("health", params={"company": company})
     assert answer.status_code == status
     assert answer.headers["content-type"].startswith("application/json")
     assert answer.json()["field"] == "company" and answer.json()["error"]
 
 
 def test_unknown_api_route_is_a_json_404(live_server) -> None:
-    answer = requests.get(f"{live_server.url}/api/ops/nothing-here", timeout=10)
+    answer = live_server.client().get("nothing-here")
     assert answer.status_code == 404 and "error" in answer.json()
 
 

@@ -1,4 +1,7 @@
-"""Snapshot and event pushes over HTTP against a real server (CONTRACT.md, "HTTP API")."""
+"""Snapshot and event pushes over HTTP against a real server (CONTRACT.md, "HTTP API").
+
+Each test's own company gets an ingest token (made over the API by the installation admin); pushes
+use it, reads a viewer's (here the installation admin's: the company is made during the test)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pytest
 import requests
 
 from tests.api.test_registry_api import add_service, api, error_of, new_company
+from tests.servers import Client
 
 pytestmark = pytest.mark.server
 PROM = "text/plain; version=0.0.4; charset=utf-8"
@@ -24,9 +28,21 @@ def recent(minutes: int = 10) -> datetime:
     return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes)
 
 
+_pushers: dict[str, Client] = {}
+
+
+def pusher(server, company: str) -> Client:
+    """A client with an ingest token of ``company`` (the role machines push with)."""
+    if company not in _pushers:
+        made = server.client().post("tokens", json={"company": company, "role": "ingest", "name": "pusher"})
+        assert made.status_code == 201, made.text
+        _pushers[company] = Client(server.url, made.json()["secret"])
+    return _pushers[company]
+
+
 def push(server, company: str, *items: dict, **extra) -> requests.Response:
     body = {"company": company, "snapshots": list(items), **extra}
-    return requests.post(api(server, "snapshots"), json=body, timeout=30)
+    return pusher(server, company).post(api(server, "snapshots"), json=body, timeout=30)
 
 
 def snap(ts: datetime, **fields) -> dict:
@@ -34,7 +50,7 @@ def snap(ts: datetime, **fields) -> dict:
 
 
 def metrics_of(server, company: str, service: str) -> dict:
-    body = requests.get(api(server, "health"), params={"company": company}, timeout=30).json()
+    body = server.client().get(api(server, "health"), params={"company": company}, timeout=30).json()
     return next(s for s in body["services"] if s["service"] == service)["metrics"]
 
 
@@ -58,9 +74,11 @@ def test_a_json_push_is_stored_once_and_shows_in_health(live_server) -> None:
         live_server, company, snap(t0, metric="http_requests_total", labels='code="500",method="get"')
     )
     assert labelled.json() == {"accepted": 0, "duplicates": 1}  # string and object labels name one series
-    services = requests.get(api(live_server, "services"), params={"company": company}, timeout=10).json()[
-        "services"
-    ]
+    services = (
+        live_server.client()
+        .get(api(live_server, "services"), params={"company": company}, timeout=10)
+        .json()["services"]
+    )
     assert {(s["service"], s["kind"]) for s in services} == {("api", "other"), ("worker", "other")}
 
 
@@ -72,7 +90,9 @@ def test_a_pushed_breach_is_judged_by_detection_after_the_answer(live_server) ->
     deadline = time.monotonic() + 20
     found: list = []
     while not found and time.monotonic() < deadline:
-        answer = requests.get(api(live_server, "incidents"), params={"company": company}, timeout=10)
+        answer = live_server.client().get(
+            api(live_server, "incidents"), params={"company": company}, timeout=10
+        )
         found = answer.json()["incidents"]
         time.sleep(0.2)
     assert [(i["service"], i["severity"]) for i in found] == [("api", "critical")]
@@ -82,9 +102,11 @@ def test_a_push_names_the_registered_kind_it_leaves_alone(live_server) -> None:
     company = new_company(live_server)
     assert add_service(live_server, company, "api", kind="api").status_code == 201
     assert push(live_server, company, snap(recent())).status_code == 200
-    services = requests.get(api(live_server, "services"), params={"company": company}, timeout=10).json()[
-        "services"
-    ]
+    services = (
+        live_server.client()
+        .get(api(live_server, "services"), params={"company": company}, timeout=10)
+        .json()["services"]
+    )
     assert [(s["service"], s["kind"]) for s in services] == [("api", "api")]
 
 
@@ -111,7 +133,9 @@ def test_one_bad_snapshot_refuses_the_whole_batch_naming_it(live_server, item: d
     )
     error_of(answer, 400, field)
     assert (
-        requests.get(api(live_server, "services"), params={"company": company}, timeout=10).json()["services"]
+        live_server.client()
+        .get(api(live_server, "services"), params={"company": company}, timeout=10)
+        .json()["services"]
         == []
     )
     assert push(live_server, company, snap(t0)).json() == {
@@ -125,7 +149,7 @@ def test_nan_and_infinity_are_refused(live_server) -> None:
     for word in ("NaN", "Infinity", "-Infinity", "1e999"):
         item = f'{{"service": "api", "metric": "x", "ts": "{iso(recent())}", "value": {word}}}'
         data = f'{{"company": "{company}", "snapshots": [{item}]}}'
-        answer = requests.post(api(live_server, "snapshots"), data=data,
+        answer = pusher(live_server, company).post(api(live_server, "snapshots"), data=data,
                                headers={"Content-Type": "application/json"}, timeout=10)  # fmt: skip
         assert answer.status_code == 400, (word, answer.text)
 
@@ -142,7 +166,7 @@ def test_nan_and_infinity_are_refused(live_server) -> None:
 )
 def test_push_body_refusals(live_server, body: dict, status: int, field: str) -> None:
     full = {"company": new_company(live_server), "snapshots": [snap(recent())], **body}
-    error_of(requests.post(api(live_server, "snapshots"), json=full, timeout=10), status, field)
+    error_of(live_server.client().post(api(live_server, "snapshots"), json=full, timeout=10), status, field)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +181,7 @@ def test_push_body_refusals(live_server, body: dict, status: int, field: str) ->
     ],
 )
 def test_malformed_pushes_are_400_never_500(live_server, data: bytes, content_type: str) -> None:
-    answer = requests.post(
+    answer = live_server.client().post(
         api(live_server, "snapshots"), data=data, headers={"Content-Type": content_type}, timeout=10
     )
     error_of(answer, 400)
@@ -169,7 +193,9 @@ def test_a_body_over_10_mb_is_413(live_server) -> None:
     count = 11 * 1024 * 1024 // len(item) + 1
     data = f'{{"company": "{company}", "snapshots": [{",".join([item] * count)}]}}'.encode()
     headers = {"Content-Type": "application/json"}
-    answer = requests.post(api(live_server, "snapshots"), data=data, headers=headers, timeout=60)
+    answer = pusher(live_server, company).post(
+        api(live_server, "snapshots"), data=data, headers=headers, timeout=60
+    )
     error_of(answer, 413)
 
 
@@ -187,11 +213,15 @@ def test_prometheus_text_push_is_stamped_now(live_server) -> None:
         '# TYPE http_requests_total counter\nhttp_requests_total{method="get",code="500"} 3\n'
     )
     before = datetime.now(UTC) - timedelta(seconds=2)
-    answer = requests.post(api(live_server, "snapshots"), params={"company": company, "service": "dispatch"},
-                           data=text.encode(), headers={"Content-Type": PROM}, timeout=10)  # fmt: skip
+    answer = pusher(live_server, company).post(
+        "snapshots", params={"company": company, "service": "dispatch"}, data=text.encode(),
+        headers={"Content-Type": PROM},
+    )  # fmt: skip
     assert answer.status_code == 200, answer.text
     assert answer.json()["accepted"] == 2 and answer.json()["duplicates"] == 0
-    body = requests.get(api(live_server, "health"), params={"company": company}, timeout=30).json()
+    body = (
+        live_server.client().get(api(live_server, "health"), params={"company": company}, timeout=30).json()
+    )
     dispatch = next(s for s in body["services"] if s["service"] == "dispatch")
     assert dispatch["metrics"]["queue_depth"] == 17.0
     seen = datetime.fromisoformat(dispatch["last_seen"].replace("Z", "+00:00"))
@@ -200,8 +230,8 @@ def test_prometheus_text_push_is_stamped_now(live_server) -> None:
 
 def test_openmetrics_text_is_read_too(live_server) -> None:
     company = new_company(live_server)
-    answer = requests.post(
-        api(live_server, "snapshots"), params={"company": company, "service": "api"},
+    answer = pusher(live_server, company).post(
+        "snapshots", params={"company": company, "service": "api"},
         data=b"# TYPE cpu_pct gauge\ncpu_pct 12.5\n# EOF\n",
         headers={"Content-Type": "application/openmetrics-text; version=1.0.0; charset=utf-8"}, timeout=10,
     )  # fmt: skip
@@ -224,7 +254,7 @@ def test_prometheus_push_refusals(live_server, params: dict, data: bytes, status
     company = new_company(live_server)
     params = {k: (company if v == "@C" else v) for k, v in params.items()}
     headers = {"Content-Type": PROM}
-    answer = requests.post(
+    answer = live_server.client().post(
         api(live_server, "snapshots"), params=params, data=data, headers=headers, timeout=10
     )
     error_of(answer, status, field)
@@ -241,7 +271,7 @@ def event(company: str, **fields) -> dict:
 def test_an_event_is_recorded_with_an_id(live_server) -> None:
     company = new_company(live_server)
     body = event(company)
-    answer = requests.post(api(live_server, "events"), json=body, timeout=10)
+    answer = pusher(live_server, company).post(api(live_server, "events"), json=body, timeout=10)
     assert answer.status_code == 201, answer.text
     stored = answer.json()
     assert isinstance(stored["id"], int)
@@ -249,7 +279,7 @@ def test_an_event_is_recorded_with_an_id(live_server) -> None:
         k: body[k] for k in ("company", "service", "kind", "ts", "description", "version")
     }
     changed = event(company, kind="config_change", version=None)
-    change = requests.post(api(live_server, "events"), json=changed, timeout=10)
+    change = pusher(live_server, company).post(api(live_server, "events"), json=changed, timeout=10)
     assert (
         change.status_code == 201 and change.json()["version"] is None and change.json()["id"] != stored["id"]
     )
@@ -269,12 +299,14 @@ def test_an_event_is_recorded_with_an_id(live_server) -> None:
 )
 def test_bad_events_are_refused_naming_the_field(live_server, fields: dict, status: int, field: str) -> None:
     company = new_company(live_server)
-    answer = requests.post(api(live_server, "events"), json={**event(company), **fields}, timeout=10)
+    answer = live_server.client().post(
+        api(live_server, "events"), json={**event(company), **fields}, timeout=10
+    )
     error_of(answer, status, field)
 
 
 def test_companies_do_not_see_each_others_pushes(live_server) -> None:
     mine, theirs = new_company(live_server), new_company(live_server)
     push(live_server, theirs, snap(recent(), service=f"secret-{uuid.uuid4().hex[:6]}"))
-    body = requests.get(api(live_server, "health"), params={"company": mine}, timeout=30).json()
+    body = live_server.client().get(api(live_server, "health"), params={"company": mine}, timeout=30).json()
     assert body["services"] == []
