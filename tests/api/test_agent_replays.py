@@ -66,8 +66,9 @@ def _scenarios() -> dict[str, syn.Scenario]:
     return out
 
 
-def _replay(url: str, scenario: syn.Scenario) -> Replayed:
+def _replay(url: str, token: str, scenario: syn.Scenario) -> Replayed:
     with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {token}"  # an admin of every company: makes each one
         injected = syn.replay(url, scenario, session=session)
         wanted = 0 if scenario.kind == "healthy" else 1
         found = syn.settle(url, scenario.company, session=session, at_least=wanted, timeout_s=40)
@@ -86,7 +87,9 @@ def replays(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Replayed]:
     with running_server(
         folder / "agent.duckdb", ARTIFACTS / "agent-server.log", interval_s=30, env={"CALMOPS_DEMO": "0"}
     ) as server, ThreadPoolExecutor(max_workers=3) as pool:  # fmt: skip
-        futures = {name: pool.submit(_replay, server.url, sc) for name, sc in scenarios.items()}
+        futures = {
+            name: pool.submit(_replay, server.url, server.token(), sc) for name, sc in scenarios.items()
+        }
         return {name: future.result() for name, future in futures.items()}
 
 

@@ -1,4 +1,7 @@
-"""`/api/ops/incidents` against a real server over a demo world whose history was replayed."""
+"""`/api/ops/incidents` against a real server over a demo world whose history was replayed.
+
+A viewer reads, an operator opens incidents and starts scenarios; another company's ids are tried
+with an admin of every company (who may see both), and with a token of one company."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ pytestmark = pytest.mark.server
 
 
 def get(server, path: str, **params) -> requests.Response:
-    return requests.get(f"{server.url}/api/ops/{path}", params=params, timeout=30)
+    return server.client(params.get("company"), "viewer").get(path, params=params)
 
 
 def test_the_replayed_history_left_incidents_most_of_them_resolved(live_server) -> None:
@@ -56,16 +59,26 @@ def test_one_incident_with_its_timeline_and_tenant_isolation(live_server) -> Non
     assert kinds[0] == "detected" and "resolved" in kinds and "acknowledged" in kinds
     assert [e["ts"] for e in body["timeline"]] == sorted(e["ts"] for e in body["timeline"])
     assert body["services"][0] == body["service"]
-    other = get(live_server, f"incidents/{incident['id']}", company="cedar-couriers")
-    missing = get(live_server, "incidents/999999999", company="cedar-couriers")
+    admin = live_server.client()
+    other = admin.get(f"incidents/{incident['id']}", params={"company": "cedar-couriers"})
+    missing = admin.get("incidents/999999999", params={"company": "cedar-couriers"})
     assert other.status_code == missing.status_code == 404
     assert other.json().keys() == missing.json().keys()
+    outsider = live_server.client("cedar-couriers", "admin")
+    theirs = outsider.get(f"incidents/{incident['id']}", params={"company": "northwind-freight"})
+    nowhere = outsider.get(f"incidents/{incident['id']}", params={"company": "no-such-company"})
+    assert theirs.status_code == nowhere.status_code == 404
+    assert theirs.json() == {
+        **nowhere.json(),
+        "error": nowhere.json()["error"].replace("no-such-company", "northwind-freight"),
+    }
 
 
 def test_an_incident_opened_by_hand(live_server) -> None:
     before = len(get(live_server, "incidents", company="cedar-couriers", limit=1000).json()["incidents"])
-    made = requests.post(
-        f"{live_server.url}/api/ops/incidents",
+    operator = live_server.client("cedar-couriers", "operator")
+    made = operator.post(
+        "incidents",
         json={
             "company": "cedar-couriers",
             "title": "Customers report missing tracking updates",
@@ -80,14 +93,15 @@ def test_an_incident_opened_by_hand(live_server) -> None:
     assert made.status_code == 201, made.text
     body = made.json()
     assert body["status"] == "open" and body["severity"] == "high" and "customer_impact" in body["flags"]
-    assert body["timeline"][0]["kind"] == "detected" and body["timeline"][0]["actor"] == "alice"
+    who = "token:tests-cedar-couriers-operator"  # the token's name, not the body's "actor"
+    assert body["timeline"][0]["kind"] == "detected" and body["timeline"][0]["actor"] == who
     for wrong, field in [
         ({"severity": "sev1"}, "severity"),
         ({"service": "nope"}, "service"),
         ({"title": ""}, "title"),
     ]:
         payload = {"company": "cedar-couriers", "title": "x", "service": "web", "severity": "info", **wrong}
-        answer = requests.post(f"{live_server.url}/api/ops/incidents", json=payload, timeout=30)
+        answer = operator.post("incidents", json=payload)
         assert answer.status_code == 400 and answer.json()["field"] == field
     after = len(get(live_server, "incidents", company="cedar-couriers", limit=1000).json()["incidents"])
     assert after == before + 1
@@ -100,7 +114,8 @@ def test_scenarios_start_list_and_stop_through_the_api_and_the_cli(live_server) 
     from tests.servers import ROOT
 
     url = f"{live_server.url}/api/ops/scenarios"
-    started = requests.post(
+    operator = live_server.client("cedar-couriers", "operator")
+    started = operator.post(
         url,
         json={
             "company": "cedar-couriers",
@@ -111,9 +126,13 @@ def test_scenarios_start_list_and_stop_through_the_api_and_the_cli(live_server) 
         timeout=30,
     )
     assert started.status_code == 201, started.text
-    listed = requests.get(url, params={"company": "cedar-couriers"}, timeout=30).json()
+    listed = operator.get(url, params={"company": "cedar-couriers"}).json()
     assert {"service": "redis", "pattern": "latency_regression"}.items() <= listed["scenarios"][0].items()
-    env = {"CALMOPS_URL": live_server.url, "PATH": "/usr/bin:/bin"}
+    env = {
+        "CALMOPS_URL": live_server.url,
+        "CALMOPS_TOKEN": live_server.token("cedar-couriers", "operator"),
+        "PATH": "/usr/bin:/bin",
+    }
     done = subprocess.run(
         [
             sys.executable,
@@ -134,8 +153,8 @@ def test_scenarios_start_list_and_stop_through_the_api_and_the_cli(live_server) 
         timeout=60,
     )
     assert done.returncode == 0 and "stopped on redis" in done.stdout, done.stderr
-    assert requests.get(url, params={"company": "cedar-couriers"}, timeout=30).json()["scenarios"] == []
-    wrong = requests.post(
+    assert operator.get(url, params={"company": "cedar-couriers"}).json()["scenarios"] == []
+    wrong = operator.post(
         url,
         json={"company": "cedar-couriers", "service": "web", "pattern": "disk_filling", "action": "start"},
         timeout=30,

@@ -1,6 +1,7 @@
 """The post-incident report over real HTTP and from the CLI against the session's server: every
 format with its content type and file name, refusals, the incident list as CSV, and the CLI and the
-API giving the same JSON and Markdown."""
+API giving the same JSON and Markdown. A viewer's token reads them (another company's ids are tried
+with an admin of every company's, which sees both)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def get(server, path: str, **params) -> requests.Response:
-    return requests.get(f"{server.url}/api/ops/{path}", params=params, timeout=60)
+    reader = server.client(COMPANY, "viewer") if params.get("company") == COMPANY else server.client()
+    return reader.get(path, params=params)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,8 @@ def test_the_incident_list_as_csv(live_server) -> None:
 
 
 def _cli(server, incident: int, fmt: str, out: Path, company: str = COMPANY) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CALMOPS_URL": server.url}
+    token = server.token(COMPANY, "viewer") if company == COMPANY else server.token()
+    env = {**os.environ, "CALMOPS_URL": server.url, "CALMOPS_TOKEN": token}
     return subprocess.run(
         [sys.executable, "-m", "calmops", "report", str(incident), "--company", company, "--format", fmt,
          "-o", str(out)],

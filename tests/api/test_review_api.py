@@ -1,5 +1,7 @@
 """After resolution over real HTTP: the review (GET the draft or the saved latest, POST versions),
-applying a threshold proposal, editing rules, and runbook entries — against the session's server."""
+applying a threshold proposal, editing rules, and runbook entries — against the session's server.
+
+A viewer reads, an operator writes the review, a lead tunes (proposals, rules, runbooks)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,20 @@ import requests
 
 pytestmark = pytest.mark.server
 COMPANY = "bluebird-logistics"
+OPERATOR = f"token:tests-{COMPANY}-operator"
+LEAD = f"token:tests-{COMPANY}-lead"
 
 
 def get(server, path: str, **params) -> requests.Response:
-    return requests.get(f"{server.url}/api/ops/{path}", params=params, timeout=60)
+    """A viewer of COMPANY reads; another company is read by an admin of every company (its ids)."""
+    reader = server.client(COMPANY, "viewer") if params.get("company") == COMPANY else server.client()
+    return reader.get(path, params=params)
 
 
-def send(server, method: str, path: str, body: dict) -> requests.Response:
-    return requests.request(method, f"{server.url}/api/ops/{path}", json=body, timeout=60)
+def send(server, method: str, path: str, body: dict, role: str | None = None) -> requests.Response:
+    """A review is an operator's; applying a proposal, rules and runbooks are a lead's."""
+    role = role or ("operator" if path.endswith("/review") else "lead")
+    return server.client(COMPANY, role).request(method, path, json=body)
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +82,10 @@ def test_save_versions_stale_409_and_nonsense_400(live_server, reviewed) -> None
     saved = send(live_server, "POST", path, body)
     assert saved.status_code == 200, saved.text
     first = saved.json()
-    assert first["saved"] and first["version"] == 1 and first["author"] == "maria.lopez"
+    assert first["saved"] and first["version"] == 1 and first["author"] == OPERATOR
     assert first["root_cause"]["text"] == "Batch import flooded the queue"
     assert first["alert_improvements"][0] == proposal and first["alert_improvements"][1]["kind"] == "note"
-    stale = send(live_server, "POST", path, {**body, "actor": "sam.okafor"})
+    stale = send(live_server, "POST", path, body, role="lead")
     assert stale.status_code == 409 and stale.json()["version"] == 1
     again = send(live_server, "POST", path, {**body, "expected_version": 1, "notes": "second look"})
     assert again.status_code == 200 and again.json()["version"] == 2
@@ -85,7 +93,7 @@ def test_save_versions_stale_409_and_nonsense_400(live_server, reviewed) -> None
     assert latest["notes"] == "second look" and [h["version"] for h in latest["history"]] == [2, 1]
     assert get(live_server, path, company=COMPANY, version=1).json()["notes"] == "<b>not html</b>"
     timeline = get(live_server, f"incidents/{incident_id}", company=COMPANY).json()["timeline"]
-    assert [e["actor"] for e in timeline if e["kind"] == "review"] == ["maria.lopez", "maria.lopez"]
+    assert [e["actor"] for e in timeline if e["kind"] == "review"] == [OPERATOR, OPERATOR]
 
 
 def _rule(server, rule_id: int) -> dict:
@@ -109,9 +117,7 @@ def test_apply_a_proposal_then_edit_the_rule_back(live_server, reviewed) -> None
     assert changed["for_s"] == proposal["proposed"]["for_s"]
     assert changed["version"] == rule["version"] + 1
     shown = _rule(live_server, rule["id"])["last_change"]
-    assert (
-        shown["source"] == "proposal" and shown["incident_id"] == incident_id and shown["actor"] == "li.wei"
-    )
+    assert shown["source"] == "proposal" and shown["incident_id"] == incident_id and shown["actor"] == LEAD
     timeline = get(live_server, f"incidents/{incident_id}", company=COMPANY).json()["timeline"]
     assert any(e["kind"] == "review" and "proposal applied" in e["message"] for e in timeline)
 

@@ -15,9 +15,10 @@ pytestmark = pytest.mark.server
 def test_empty_store_starts_and_checkpoints_on_stop(tmp_path) -> None:
     db_path = tmp_path / "empty.duckdb"
     with running_server(db_path, ARTIFACTS / "server-empty.log", env={"CALMOPS_DEMO": "0"}) as server:
-        assert requests.get(f"{server.url}/api/ops/companies", timeout=10).json() == {"companies": []}
-        body = requests.get(f"{server.url}/api/ops/health", timeout=10).json()
-        assert body["companies"] == []
+        admin = server.client()  # the installation-wide admin token made before the start
+        assert admin.get("companies").json() == {"companies": []}
+        assert admin.get("health").json()["companies"] == []
+        assert requests.get(f"{server.url}/api/ops/companies", timeout=10).status_code == 401
         page = requests.get(f"{server.url}/health", timeout=10)
         assert page.status_code == 200  # the Streamlit shell; the page itself explains the empty store
     assert db_path.exists()

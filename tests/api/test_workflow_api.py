@@ -1,18 +1,25 @@
-"""A person's decisions over real HTTP: status codes and bodies as CONTRACT.md defines them."""
+"""A person's decisions over real HTTP: status codes and bodies as CONTRACT.md defines them.
+
+Decisions are an operator's (northwind-freight's operator token); the timeline and the audit log
+record the token's name, whatever ``"actor"`` an old caller still sends."""
 
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 import requests
 
+from tests.servers import Client
+
 pytestmark = pytest.mark.server
 COMPANY = "northwind-freight"
+OPERATOR = f"token:tests-{COMPANY}-operator"
 
 
-def post(server, path: str, body: dict) -> requests.Response:
-    return requests.post(f"{server.url}/api/ops/{path}", json=body, timeout=60)
+def post(server, path: str, body: dict, role: str = "operator") -> requests.Response:
+    return server.client(COMPANY, role).post(path, json=body)
 
 
 def manual(server, title: str) -> dict:
@@ -57,15 +64,9 @@ def test_the_golden_rule_and_its_status_codes(live_server) -> None:
     assert (
         post(live_server, "incidents/99999999/approve", {**base, "recommendation_id": 1}).status_code == 404
     )
-    other = post(
-        live_server,
+    other = live_server.client().post(  # an admin of every company: the id is not bluebird's
         f"{path}/approve",
-        {
-            "company": "bluebird-logistics",
-            "actor": "x",
-            "recommendation_id": rec["id"],
-            "expected_version": 1,
-        },
+        json={"company": "bluebird-logistics", "recommendation_id": rec["id"], "expected_version": 1},
     )
     assert other.status_code == 404, "another company's incident id is unknown there"
     assert post(live_server, f"{path}/approve", {**base, "bogus": 1}).status_code == 400
@@ -81,7 +82,7 @@ def test_the_golden_rule_and_its_status_codes(live_server) -> None:
         f"{path}/approve",
         {**base, "recommendation_id": rec["id"], "expected_version": rec["version"]},
     )
-    assert again.status_code == 409 and again.json()["decided_by"] == "maria" and again.json()["decided_at"]
+    assert again.status_code == 409 and again.json()["decided_by"] == OPERATOR and again.json()["decided_at"]
 
 
 def test_two_people_at_once_one_wins_the_other_is_told_who(live_server) -> None:
@@ -90,18 +91,18 @@ def test_two_people_at_once_one_wins_the_other_is_told_who(live_server) -> None:
     answers: list[requests.Response] = []
     barrier = threading.Barrier(2)
 
-    def decide(name: str) -> None:
+    def decide(role: str) -> None:
+        person = Client(live_server.url, live_server.token(COMPANY, role))  # a session per thread
         barrier.wait()
         body = {
             "company": COMPANY,
-            "actor": name,
             "recommendation_id": rec["id"],
             "expected_version": rec["version"],
-            "note": f"{name} decides",
+            "note": f"the {role} decides",
         }
-        answers.append(post(live_server, f"incidents/{incident['id']}/decline", body))
+        answers.append(person.post(f"incidents/{incident['id']}/decline", json=body))
 
-    threads = [threading.Thread(target=decide, args=(n,)) for n in ("maria", "sam")]
+    threads = [threading.Thread(target=decide, args=(r,)) for r in ("operator", "lead")]
     for t in threads:
         t.start()
     for t in threads:
@@ -110,6 +111,7 @@ def test_two_people_at_once_one_wins_the_other_is_told_who(live_server) -> None:
     assert codes == [200, 409]
     winner = next(a for a in answers if a.status_code == 200).json()["recommendation"]["decided_by"]
     assert next(a for a in answers if a.status_code == 409).json()["decided_by"] == winner
+    assert winner in {OPERATOR, f"token:tests-{COMPANY}-lead"}
 
 
 def test_acknowledge_note_resolve_and_reopen(live_server) -> None:
@@ -118,7 +120,7 @@ def test_acknowledge_note_resolve_and_reopen(live_server) -> None:
     acked = post(live_server, f"{path}/acknowledge", {**base, "expected_version": incident["version"]})
     assert (
         acked.status_code == 200
-        and acked.json()["assignee"] == "li"
+        and acked.json()["assignee"] == OPERATOR
         and acked.json()["status"] == "acknowledged"
     )
     stale = post(live_server, f"{path}/acknowledge", {**base, "expected_version": incident["version"]})
@@ -144,25 +146,22 @@ def test_acknowledge_note_resolve_and_reopen(live_server) -> None:
 def test_every_decision_is_in_the_audit_log_as_json_and_csv(live_server) -> None:
     incident = manual(live_server, "Audited")
     rec = incident["brief"]["recommendation"]
-    body = {
-        "company": COMPANY,
-        "actor": "auditor-7",
-        "recommendation_id": rec["id"] + 10_000,
-        "expected_version": 1,
-    }
-    assert post(live_server, f"incidents/{incident['id']}/approve", body).status_code == 422
-    url = f"{live_server.url}/api/ops/audit"
-    found = requests.get(url, params={"company": COMPANY, "actor": "auditor-7"}, timeout=30).json()["audit"]
+    label = f"auditor-{uuid.uuid4().hex[:6]}"
+    made = live_server.client().post("tokens", json={"company": COMPANY, "role": "operator", "name": label})
+    auditor = Client(live_server.url, made.json()["secret"])
+    body = {"company": COMPANY, "actor": "someone-else", "recommendation_id": rec["id"] + 10_000,
+            "expected_version": 1}  # fmt: skip
+    assert auditor.post(f"incidents/{incident['id']}/approve", json=body).status_code == 422
+    reader = live_server.client(COMPANY, "viewer")
+    who = f"token:{label}"
+    found = reader.get("audit", params={"company": COMPANY, "actor": who}).json()["audit"]
     assert [e["action"] for e in found] == ["approve.refused"] and "golden rule" in found[0]["after"][
         "reason"
     ]
-    exported = requests.get(
-        url, params={"company": COMPANY, "actor": "auditor-7", "format": "csv"}, timeout=30
-    )
+    assert reader.get("audit", params={"company": COMPANY, "actor": "someone-else"}).json()["audit"] == []
+    exported = reader.get("audit", params={"company": COMPANY, "actor": who, "format": "csv"})
     assert exported.headers["content-type"].startswith("text/csv")
     assert "attachment" in exported.headers["content-disposition"] and "approve.refused" in exported.text
-    assert requests.get(url, params={"company": COMPANY, "format": "xml"}, timeout=30).status_code == 400
-    other = requests.get(
-        url, params={"company": "bluebird-logistics", "actor": "auditor-7"}, timeout=30
-    ).json()
+    assert reader.get("audit", params={"company": COMPANY, "format": "xml"}).status_code == 400
+    other = live_server.client().get("audit", params={"company": "bluebird-logistics", "actor": who}).json()
     assert other["audit"] == []
