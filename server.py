@@ -19,6 +19,7 @@ from streamlit import config as st_config
 
 from calmops import runtime
 from calmops.api import routes
+from calmops.auth import web as auth_web
 from calmops.bootstrap import demo_params, prepare_store
 from calmops.config import settings
 from calmops.health.collector import Collector
@@ -98,4 +99,4 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
         log.warning("CalmOps store checkpointed and closed")
 
 
-app = st.App("app.py", lifespan=lifespan, routes=routes())
+app = st.App("app.py", lifespan=lifespan, routes=[*routes(), *auth_web.routes()])

@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from calmops import clock, runtime, timefmt
+from calmops.auth import Permission
 from calmops.demo import scenarios
 from calmops.store import get_db
+from calmops.ui import access
 
 PATTERN_LABELS = {p: p.replace("_", " ").capitalize() for p in scenarios.PATTERNS}
 
@@ -31,9 +33,10 @@ def run_check_button(company: str) -> None:
 
 
 def scenario_panel(company: str, services: list[str]) -> None:
-    """Start or stop a live pattern on a demo service, and see what is playing (demo stores only)."""
+    """Start or stop a live pattern on a demo service, and see what is playing (demo stores only;
+    operators and up: it opens real incidents)."""
     db = get_db()
-    if not scenarios.is_demo(db):
+    if not scenarios.is_demo(db) or not access.can(Permission.RESPOND, company):
         return
     with st.expander(":material/science: Live demo scenarios", expanded=False):
         st.caption(

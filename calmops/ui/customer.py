@@ -11,9 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from calmops import agent, timefmt
+from calmops.auth import Identity, Permission
 from calmops.incidents import IncidentDetail
 from calmops.store import cursor, get_db
-from calmops.ui.operator import ask_operator
+from calmops.ui import access
 from calmops.ui.style import md
 from calmops.workflow import customer
 from calmops.workflow.errors import WorkflowError
@@ -33,7 +34,7 @@ def _attempt(incident_id: int, call, done: str) -> bool:
     try:
         call()
     except WorkflowError as exc:
-        st.error(md(exc.message), icon=":material/error_outline:")
+        access.refusal(exc)
         return False
     st.session_state[f"{FLASH}_{incident_id}"] = ("ok", done)
     return True
@@ -69,20 +70,28 @@ def customer_panel(detail: IncidentDetail, *, tz: tzinfo, now: datetime) -> None
             )
         if not s.active and not found:
             return
-        name = ask_operator(key=f"customer_{s.id}")
-        if not name:
-            st.caption("Say who you are to edit, approve or send the message.")
+        if not access.allowed(Permission.RESPOND, s.company, what="write the customer message"):
+            if len(found) > 1:
+                _versions(found, tz)
             return
-        if found and found[0].status == "draft":
-            _approve(detail, found[0], name)
-        if found and found[0].status == "approved":
-            _send(detail, found[0], name)
+        name = access.actor()
+        if (
+            found
+            and found[0].status in ("draft", "approved")
+            and access.allowed(
+                Permission.CUSTOMER_MESSAGES, s.company, what="approve or send what customers read"
+            )
+        ):
+            if found[0].status == "draft":
+                _approve(detail, found[0], name)
+            else:
+                _send(detail, found[0], name)
         _edit(detail, name)
         if len(found) > 1:
             _versions(found, tz)
 
 
-def _approve(detail: IncidentDetail, latest: customer.Message, name: str) -> None:
+def _approve(detail: IncidentDetail, latest: customer.Message, name: Identity) -> None:
     s = detail.summary
     with st.form(f"customer_approve_{s.id}", border=False):
         submitted = st.form_submit_button(
@@ -98,7 +107,7 @@ def _approve(detail: IncidentDetail, latest: customer.Message, name: str) -> Non
         st.rerun(scope="app")
 
 
-def _send(detail: IncidentDetail, latest: customer.Message, name: str) -> None:
+def _send(detail: IncidentDetail, latest: customer.Message, name: Identity) -> None:
     s = detail.summary
     with st.form(f"customer_send_{s.id}", border=False):
         left, right = st.columns(2)
@@ -129,7 +138,7 @@ def _send(detail: IncidentDetail, latest: customer.Message, name: str) -> None:
         st.rerun(scope="app")
 
 
-def _edit(detail: IncidentDetail, name: str) -> None:
+def _edit(detail: IncidentDetail, name: Identity) -> None:
     s = detail.summary
     start = customer.starting_point(cursor(), company=s.company, incident_id=s.id)
     text_key, state_key = f"customer_text_{s.id}", f"customer_state_{s.id}"

@@ -10,10 +10,12 @@ from __future__ import annotations
 import streamlit as st
 
 from calmops import agent, workflow
+from calmops.auth import Permission
+from calmops.auth import service as accounts
 from calmops.incidents import IncidentDetail
 from calmops.store import cursor, get_db
+from calmops.ui import access
 from calmops.ui.brief import RISK_BADGE, action_words
-from calmops.ui.operator import ask_operator
 from calmops.ui.style import md
 from calmops.vocabulary import IncidentStatus, Severity
 
@@ -36,7 +38,7 @@ def _attempt(call, done: str) -> None:
     try:
         call()
     except workflow.WorkflowError as exc:
-        _flash("error", exc.message)
+        _flash("error", access.refusal_text(exc))
         return
     _flash("ok", done)
 
@@ -53,32 +55,42 @@ def decision_form(detail: IncidentDetail, brief: dict | None) -> None:
         return
     if s.status == IncidentStatus.RESOLVED:
         return
-    name = ask_operator(key=f"decide_{s.id}")
-    if not name:
-        st.caption("Say who you are to approve or decline the recommendation.")
+    if not access.allowed(Permission.RESPOND, s.company, what="approve or decline the recommendation"):
         return
+    me = access.actor()
     risky = rec["risk"] in ("medium", "high")
+    may_approve = me.can(Permission.APPROVE_HIGH if risky else Permission.APPROVE_LOW, s.company)
     colour, icon = RISK_BADGE[rec["risk"]]
     with st.form(f"decide_{s.id}_{rec['id']}_{rec['version']}", border=True):
         st.markdown(
             f"**Decide:** {md(action_words(rec['action']))} :{colour}-badge[{icon} {rec['risk']} risk] "
-            f":gray[as {md(name)}]"
+            f":gray[as {md(me.name)}]"
         )
         note = st.text_input("Note", placeholder="Why (required to decline)", key=f"decide_note_{s.id}")
         confirm = False
-        if risky:
+        if risky and not may_approve:
+            st.caption(
+                f":material/lock: A {rec['risk']}-risk change needs a lead (your role is "
+                f"{me.role_in(s.company).value}): decline it, or escalate to your lead."
+            )
+        elif risky:
             confirm = st.checkbox(
                 f"I understand this is a {rec['risk']}-risk change and want it carried out",
                 key=f"decide_confirm_{s.id}",
             )
         approve, decline = st.columns(2)
         approved = approve.form_submit_button(
-            "Approve", type="primary", icon=":material/check:", width="stretch"
+            "Approve",
+            type="primary",
+            icon=":material/check:",
+            width="stretch",
+            disabled=not may_approve,
+            help=None if may_approve else "needs a lead",
         )
         declined = decline.form_submit_button("Decline", icon=":material/close:", width="stretch")
     db = get_db()
     common = {"company": s.company, "incident_id": s.id, "recommendation_id": rec["id"],
-              "expected_version": rec["version"], "actor": name}  # fmt: skip
+              "expected_version": rec["version"], "actor": me}  # fmt: skip
     if approved:
         _attempt(
             lambda: workflow.approve(db, **common, note=note or None, confirm=confirm),
@@ -92,15 +104,23 @@ def decision_form(detail: IncidentDetail, brief: dict | None) -> None:
         st.rerun(scope="app")
 
 
+def responders(company: str) -> list[str]:
+    """The accounts that may act on incidents here: whom an incident can be handed over to."""
+    return [
+        u.name
+        for u in accounts.list_users(cursor(), company=company)
+        if not u.disabled and accounts.identity_of(u).can(Permission.RESPOND, company)
+    ]
+
+
 def incident_actions(detail: IncidentDetail) -> None:
     """Acknowledge, hand over, note, change severity, resolve or reopen — each a small form."""
     s = detail.summary
     with st.expander("Act on this incident", icon=":material/edit_note:", expanded=False):
-        name = ask_operator(key=f"act_{s.id}")
-        if not name:
+        if not access.allowed(Permission.RESPOND, s.company, what="act on incidents"):
             return
         db = get_db()
-        base = {"company": s.company, "incident_id": s.id, "actor": name}
+        base = {"company": s.company, "incident_id": s.id, "actor": access.actor()}
         if s.status == IncidentStatus.RESOLVED:
             with st.form(f"reopen_{s.id}"):
                 note = st.text_input("Why reopen?", key=f"reopen_note_{s.id}")
@@ -120,10 +140,18 @@ def incident_actions(detail: IncidentDetail) -> None:
                 )
                 st.rerun(scope="app")
         with assign.form(f"assign_{s.id}"):
-            who = st.text_input("Hand over to", value="", placeholder="name", key=f"assign_to_{s.id}")
+            people = responders(s.company)
+            who = st.selectbox(
+                "Hand over to",
+                people,
+                index=None,
+                placeholder="Choose a person",
+                key=f"assign_to_{s.id}",
+                help="People who may act on incidents in this company",
+            )
             if st.form_submit_button("Assign", icon=":material/person:"):
                 _attempt(
-                    lambda: workflow.assign(db, **base, assignee=who, expected_version=s.version),
+                    lambda: workflow.assign(db, **base, assignee=who or "", expected_version=s.version),
                     f"Assigned to {who}.",
                 )
                 st.rerun(scope="app")

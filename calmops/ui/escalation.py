@@ -10,9 +10,10 @@ from datetime import datetime, tzinfo
 import streamlit as st
 
 from calmops import timefmt
+from calmops.auth import Permission
 from calmops.incidents import IncidentDetail
 from calmops.store import cursor, get_db
-from calmops.ui.operator import ask_operator
+from calmops.ui import access
 from calmops.ui.style import md
 from calmops.workflow import escalation
 from calmops.workflow.errors import WorkflowError
@@ -69,9 +70,7 @@ def escalation_panel(detail: IncidentDetail, *, tz: tzinfo, now: datetime) -> No
 
 def _form(detail: IncidentDetail, *, now: datetime) -> None:
     s = detail.summary
-    name = ask_operator(key=f"escalate_{s.id}")
-    if not name:
-        st.caption("Say who you are to escalate.")
+    if not access.allowed(Permission.RESPOND, s.company, what="escalate"):
         return
     defaults = escalation.escalation_form_defaults(cursor(), company=s.company, incident_id=s.id, now=now)
     reason_key, note_key = f"escalate_reason_{s.id}", f"escalate_note_{s.id}"
@@ -89,10 +88,10 @@ def _form(detail: IncidentDetail, *, now: datetime) -> None:
         return
     try:
         answer = escalation.escalate(
-            get_db(), company=s.company, incident_id=s.id, actor=name, reason=reason, note=note
+            get_db(), company=s.company, incident_id=s.id, actor=access.actor(), reason=reason, note=note
         )
     except WorkflowError as exc:
-        st.error(md(exc.message), icon=":material/error_outline:")
+        access.refusal(exc)
         return
     sent = (answer.get("notification") or {}).get("status", "recorded")
     st.session_state[f"{FLASH}_{s.id}"] = ("ok", f"Escalated; the notification was {DELIVERY_WORDS[sent]}.")

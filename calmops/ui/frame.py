@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from calmops import clock, runtime, timefmt
+from calmops.auth import Identity
 from calmops.companies import Company, list_companies
 from calmops.config import settings
 from calmops.health.models import CollectorState
@@ -77,13 +78,15 @@ def _company_changed() -> None:
     st.query_params["company"] = chosen
 
 
-def choose_company(cur: Cursor) -> Company | None:
+def choose_company(cur: Cursor, identity: Identity) -> Company | None:
     """The company this run shows: the URL's on arrival or after a link, else the session's.
 
-    An unknown company in the URL is remembered for ``unknown_company_notice`` and the frame
-    falls back to the session's company or the first one. Returns None when the store is empty.
+    Only the companies the identity holds a role in exist here: one it has no role in is answered
+    exactly like one that does not exist. An unknown company in the URL is remembered for
+    ``unknown_company_notice`` and the frame falls back to the session's company or the first one.
+    Returns None when the identity sees no company (an empty store, or no role anywhere).
     """
-    companies = list_companies(cur)
+    companies = [c for c in list_companies(cur) if identity.sees(c.company)]
     if not companies:
         st.session_state.pop(COMPANY_KEY, None)
         st.session_state.pop(NAME_KEY, None)
@@ -121,11 +124,17 @@ def current_company() -> str | None:
 
 
 def require_company() -> str:
-    """The chosen company, or (store empty) the explanation of how to add data, ending the run."""
+    """The chosen company, or (none to show) why not and how to add data, ending the run."""
     ensure_framed()
     company = current_company()
     if company is None:
-        empty_store()
+        if list_companies(store()):
+            st.info(
+                "**Your account holds no role in any company yet.** Ask an admin to give you one.",
+                icon=":material/lock:",
+            )
+        else:
+            empty_store()
         st.stop()
     return company
 

@@ -16,10 +16,12 @@ import pandas as pd
 import streamlit as st
 
 from calmops import agent, clock, incidents, timefmt
+from calmops.auth import Permission
+from calmops.errors import WorkflowError
 from calmops.health.models import CompanyHealth
 from calmops.incidents import IncidentCounts, IncidentSummary, InvalidIncidentError
 from calmops.store import cursor, get_db, unit_of_work
-from calmops.ui import tiles
+from calmops.ui import access, tiles
 from calmops.ui.brief import action_words
 from calmops.ui.style import INCIDENT_STATUS, SEVERITY, md
 from calmops.vocabulary import HealthStatus, IncidentStatus, Severity
@@ -31,7 +33,6 @@ WARNING_ICON = ":material/warning:"
 LIST_LIMIT = 500
 VISIBLE_ROWS = 15  # then the table scrolls
 ROW_PX = TABLE_HEADER_PX = 35
-OPERATOR_KEY = "operator"  # the session's operator name, asked once (accounts replace it later)
 FLASH_KEY = "_incident_flash"  # a message the Incident page shows once, after a switch
 
 
@@ -513,9 +514,7 @@ FIELD_LABELS = {
     "severity": "Severity",
     "description": "Description",
     "customer_impact": "Customers are affected",
-    "operator": "Your name",
 }
-OPERATOR_MAX = 80
 
 
 def manual_key(name: str) -> str:
@@ -538,13 +537,14 @@ def open_created(company: str) -> None:
 
 
 def manual_form(company: str, services: list[str], *, expanded: bool = False) -> None:
-    """Title, service, severity, description, customer impact and the operator's name; on submit
-    the incident is opened in one transaction and the Incident page shows it.
+    """Title, service, severity, description and customer impact; on submit the incident is opened
+    (as the signed-in person) in one transaction and the Incident page shows it. Operators and up.
 
     The work happens in the submit button's callback, which runs before the page does: a rerun
     of the page (the frame may ask for one) cannot lose the click.
     """
-    _init(manual_key("operator"), st.session_state.get(OPERATOR_KEY, ""))
+    if not access.can(Permission.RESPOND, company):
+        return
     error = st.session_state.pop(_error_key(company), None)
     with st.expander(
         ":material/add_circle: Open an incident by hand", expanded=expanded or error is not None
@@ -570,12 +570,6 @@ def manual_form(company: str, services: list[str], *, expanded: bool = False) ->
                 "Description", key=manual_key("description"), placeholder="What you see, and since when"
             )
             st.checkbox("Customers are affected", key=manual_key("customer_impact"))
-            st.text_input(
-                "Your name",
-                key=manual_key("operator"),
-                max_chars=OPERATOR_MAX,
-                help="Asked once per session; it goes on the timeline and the audit log.",
-            )
             st.form_submit_button(
                 "Open incident", type="primary", icon=":material/add:", on_click=_submit, args=(company,)
             )
@@ -588,13 +582,8 @@ def manual_form(company: str, services: list[str], *, expanded: bool = False) ->
 def _submit(company: str) -> None:
     """Open the incident the form describes, or leave the first problem found for the form to show."""
     state = st.session_state
-    name = (state.get(manual_key("operator")) or "").strip()
     service = state.get(manual_key("service"))
     title = state.get(manual_key("title")) or ""
-    if not name:
-        state[_error_key(company)] = ("operator", "tell us who is opening this incident")
-        return
-    state[OPERATOR_KEY] = name
     if not service:
         state[_error_key(company)] = ("service", "choose the service that has the problem")
         return
@@ -608,11 +597,14 @@ def _submit(company: str) -> None:
                 severity=state.get(manual_key("severity")) or "",
                 description=state.get(manual_key("description")) or "",
                 customer_impact=bool(state.get(manual_key("customer_impact"))),
-                actor=name,
+                actor=access.actor(),
                 now=clock.now(),
             )
     except InvalidIncidentError as exc:
         state[_error_key(company)] = (exc.field, str(exc))
+        return
+    except WorkflowError as exc:
+        state[_error_key(company)] = ("", access.refusal_text(exc))
         return
     agent.after_detection(get_db(), company=company, incident_ids=[incident_id], opened=[incident_id])
     state[FLASH_KEY] = f"Incident {incident_id} opened: {title.strip()}"

@@ -1,8 +1,8 @@
 """The post-incident review on the Incident page (runbook step 7): pre-filled from the data, edited
 through a form, saved in versions; each threshold proposal with its numbers and an Apply button.
 
-Every write goes through a form with the operator's name; a refusal shows the `WorkflowError`'s
-message. Everything that comes from data or people is escaped (`md`) or shown as plain text.
+Every write goes through a form and acts as the signed-in identity; a refusal shows the
+`WorkflowError`'s message. Everything that comes from data or people is escaped (`md`) or shown as plain text.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from datetime import datetime, tzinfo
 import streamlit as st
 
 from calmops import review, timefmt
+from calmops.auth import Identity, Permission
 from calmops.incidents import IncidentDetail
 from calmops.store import cursor, get_db
 from calmops.timeio import parse_iso
-from calmops.ui.operator import ask_operator
+from calmops.ui import access
 from calmops.ui.style import md
 from calmops.workflow.errors import WorkflowError
 
@@ -50,7 +51,7 @@ def _attempt(incident_id: int, work: Callable[[], object], done: str) -> bool:
     try:
         work()
     except WorkflowError as exc:
-        st.session_state[_error_key(incident_id)] = exc.message
+        st.session_state[_error_key(incident_id)] = access.refusal_text(exc)
         return False
     st.session_state[_flash_key(incident_id)] = done
     return True
@@ -105,7 +106,7 @@ def facts(body: dict, tz: tzinfo) -> None:
     )
 
 
-def proposals(detail: IncidentDetail, body: dict, name: str | None) -> None:
+def proposals(detail: IncidentDetail, body: dict, name: Identity | None) -> None:
     """Each alert improvement; a threshold proposal with its numbers and an Apply form."""
     items = body.get("alert_improvements") or []
     st.markdown("**Alert improvements**")
@@ -127,6 +128,7 @@ def proposals(detail: IncidentDetail, body: dict, name: str | None) -> None:
                 f"proposal, across {history.get('services_watched')} service(s)."
             )
             if name is None:
+                st.caption(":material/lock: Applying a proposal needs a lead.")
                 continue
             with st.form(f"apply_{s.id}_{item['id']}", border=False):
                 confirm = st.checkbox(
@@ -149,7 +151,7 @@ def proposals(detail: IncidentDetail, body: dict, name: str | None) -> None:
                 st.rerun(scope="app")
 
 
-def review_form(detail: IncidentDetail, body: dict, name: str) -> None:
+def review_form(detail: IncidentDetail, body: dict, name: Identity) -> None:
     s = detail.summary
     read = st.session_state.setdefault(f"review_read_{s.id}", body.get("version") or 0)
     threshold_items = [p for p in body.get("alert_improvements") or [] if p.get("id")]
@@ -248,10 +250,8 @@ def review_panel(detail: IncidentDetail, *, tz: tzinfo, now: datetime) -> None:
         st.caption(":material/auto_awesome: Pre-filled from the data; nothing is saved until you save it.")
     key_moments(body, tz)
     facts(body, tz)
-    name = ask_operator(key=f"review_{s.id}")
-    proposals(detail, body, name)
-    if name is None:
-        st.caption("Say who you are to edit and save the review or apply a proposal.")
-    else:
-        review_form(detail, body, name)
+    me = access.actor()
+    proposals(detail, body, me if me.can(Permission.TUNE, s.company) else None)
+    if access.allowed(Permission.RESPOND, s.company, what="edit and save the review"):
+        review_form(detail, body, me)
     versions(body, tz)

@@ -126,12 +126,13 @@ def change_line(change: dict | None) -> str:
 
 
 def edit_forms(company: str, rules: list[Rule], changes: dict[int, dict]) -> None:
-    """An edit form per rule (validated by `calmops.review.rules`), under the operator's name."""
+    """An edit form per rule (validated by `calmops.review.rules`) for a lead; others read the rules."""
     from calmops import clock
+    from calmops.auth import Permission
     from calmops.review import rules as rule_edit
     from calmops.review.backtest import what_if
     from calmops.store import cursor, get_db
-    from calmops.ui.operator import ask_operator
+    from calmops.ui import access
     from calmops.workflow.errors import WorkflowError
 
     st.markdown("#### :material/edit: Edit a rule")
@@ -141,14 +142,13 @@ def edit_forms(company: str, rules: list[Rule], changes: dict[int, dict]) -> Non
     flash = st.session_state.pop("rules_flash", None)
     if flash:
         st.success(md(flash), icon=":material/check_circle:")
-    name = ask_operator(key=f"rules_{company}")
-    if name is None:
-        st.caption("Say who you are to change a rule: every change records who made it and why.")
+    if not access.allowed(Permission.TUNE, company, what="change a rule"):
         for rule in rules:
             st.markdown(
                 f"{md(rule.name)} :gray[· {md(rule.describe())}] — {change_line(changes.get(rule.id))}"
             )
         return
+    name = access.actor()
     severities = [s.value for s in sorted(SEVERITY, key=lambda s: -s.rank)]
     for rule in rules:
         with st.expander(f"{rule.name} · {rule.describe()}", icon=":material/rule:"):
@@ -198,7 +198,7 @@ def edit_forms(company: str, rules: list[Rule], changes: dict[int, dict]) -> Non
                     )  # fmt: skip
                     st.session_state["rules_flash"] = f"Saved {rule.name} (version {rule.version + 1})."
                 except WorkflowError as exc:
-                    st.session_state["rules_error"] = exc.message
+                    st.session_state["rules_error"] = access.refusal_text(exc)
                 st.session_state.pop(f"rule_backtest_{rule.id}", None)
                 st.rerun()
 
@@ -206,15 +206,16 @@ def edit_forms(company: str, rules: list[Rule], changes: dict[int, dict]) -> Non
 def new_rule_form(company: str, services: list[str]) -> None:
     """Add a rule: validated, backtested over the stored history, then saved on a second press."""
     from calmops import clock
+    from calmops.auth import Permission
     from calmops.review import rules as rule_edit
     from calmops.review.backtest import would_fire
     from calmops.store import cursor, get_db
-    from calmops.ui.operator import current_operator
+    from calmops.ui import access
     from calmops.workflow.errors import WorkflowError
 
-    name = current_operator()
-    if name is None:
+    if not access.can(Permission.TUNE, company):
         return
+    name = access.actor()
     with st.expander("Add a rule", icon=":material/add_circle:"):
         with st.form(f"rule_new_{company}", border=False):
             left, middle, right = st.columns(3)
@@ -250,5 +251,5 @@ def new_rule_form(company: str, services: list[str]) -> None:
                 st.session_state.pop(key, None)
                 st.session_state["rules_flash"] = f"Added {created['name']}."
         except WorkflowError as exc:
-            st.session_state["rules_error"] = exc.message
+            st.session_state["rules_error"] = access.refusal_text(exc)
         st.rerun()

@@ -34,10 +34,11 @@ def render_runbook(company: str | None) -> None:
 
 def runbook_entries(company: str) -> None:
     """Per pattern, the recovery commands the brief shows: the saved entry, or the playbook's default;
-    a form to save a new version under the operator's name."""
+    a form (for a lead) to save a new version under the signed-in name."""
+    from calmops.auth import Permission
     from calmops.review import runbooks
     from calmops.store import cursor, get_db
-    from calmops.ui.operator import ask_operator
+    from calmops.ui import access
     from calmops.ui.style import md
     from calmops.workflow.errors import WorkflowError
 
@@ -63,10 +64,9 @@ def runbook_entries(company: str) -> None:
     st.code("\n".join(entry["commands"]), language=None)
     if entry["notes"]:
         st.text(entry["notes"])
-    name = ask_operator(key=f"runbook_{company}")
-    if name is None:
-        st.caption("Say who you are to update the entry.")
+    if not access.allowed(Permission.TUNE, company, what="update a runbook entry"):
         return
+    name = access.actor()
     with st.form(f"runbook_form_{company}_{pattern}"):
         commands = st.text_area("Commands (one per line)", value="\n".join(entry["commands"]), height=140)
         notes = st.text_area("Notes", value=entry["notes"], height=80)
@@ -79,7 +79,7 @@ def runbook_entries(company: str) -> None:
             )  # fmt: skip
             st.session_state["runbook_flash"] = f"Saved the {entry['label']} entry."
         except WorkflowError as exc:
-            st.session_state["runbook_error"] = exc.message
+            st.session_state["runbook_error"] = access.refusal_text(exc)
         st.rerun()
     if len(entry["history"]) > 1:
         with st.expander(f"Saved versions ({len(entry['history'])})", icon=":material/history:"):

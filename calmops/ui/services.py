@@ -26,14 +26,14 @@ from calmops.companies import (
     register_service,
 )
 from calmops.config import settings
+from calmops.errors import WorkflowError
 from calmops.health.models import CompanyHealth, ServiceHealth
 from calmops.health.service import company_health
 from calmops.store import cursor
-from calmops.ui import forms, frame
+from calmops.ui import access, forms, frame
 from calmops.ui.style import HEALTH, md, rgba
 from calmops.vocabulary import HealthStatus, ServiceKind
 
-OPERATOR_KEY = "operator"  # the session's operator name (the Incidents form asks for it)
 BASE_KINDS = (ServiceKind.DATABASE, ServiceKind.CACHE, ServiceKind.QUEUE, ServiceKind.EXTERNAL)
 KIND_ORDER = {k: i for i, k in enumerate((*BASE_KINDS, ServiceKind.OTHER, ServiceKind.WORKER))}
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}
@@ -56,11 +56,6 @@ SERVICE_FIELDS = {
     "company": "Company",
 }
 COMPANY_FIELDS = {"company": "Slug", "name": "Name"}
-
-
-def operator() -> str:
-    """Who the audit log names: the name the operator gave this session, else ``ui``."""
-    return (st.session_state.get(OPERATOR_KEY) or "").strip() or "ui"
 
 
 def _key(name: str) -> str:
@@ -473,7 +468,7 @@ def _submit_service(company: str) -> None:
             depends_on=list(state.get(_key("depends_on")) or []),
             customer_facing=bool(state.get(_key("customer_facing"))),
             description=state.get(_key("description")) or "",
-            actor=operator(),
+            actor=access.actor(),
         ),
         success=f"Service **{md(name)}** registered.",
         field="service",
@@ -497,6 +492,9 @@ def _attempt(form: str, work: Callable[[], object], *, success: str, field: str)
         return False
     except AlreadyExistsError as exc:
         st.session_state[_error_key(form)] = (field, str(exc))
+        return False
+    except WorkflowError as exc:
+        st.session_state[_error_key(form)] = (None, access.refusal_text(exc))
         return False
     st.session_state["_svc_flash"] = success
     return True
@@ -522,7 +520,7 @@ def _submit_company() -> None:
     done = _attempt(
         "company",
         lambda: add_company(
-            cursor(), company=slug, name=state.get(_key("company_name")) or "", actor=operator()
+            cursor(), company=slug, name=state.get(_key("company_name")) or "", actor=access.actor()
         ),
         success=f"Company **{md(slug)}** registered, with the default rules. Now register its services.",
         field="company",

@@ -19,6 +19,7 @@ from streamlit import config as st_config
 from calmops import clock, timefmt
 from calmops.companies import AlreadyExistsError, InvalidError, NotFoundError
 from calmops.config import settings
+from calmops.errors import WorkflowError
 from calmops.health.probe import ProbeResult, Target, new_session, probe
 from calmops.store import cursor
 from calmops.store.db import Cursor
@@ -36,8 +37,7 @@ from calmops.targets import (
     remove_target,
     target_states,
 )
-from calmops.ui import forms
-from calmops.ui.services import operator
+from calmops.ui import access, forms
 from calmops.ui.style import md
 
 DETECT = "detect"
@@ -416,10 +416,13 @@ def _submit_add(company: str) -> None:
             format=_typed_format(),
             timeout_s=state.get(_key("timeout")),
             interval_s=state.get(_key("interval")),
-            actor=operator(),
+            actor=access.actor(),
         )
     except InvalidError as exc:
         state[_error_key("add")] = (exc.field, exc.message)
+        return
+    except WorkflowError as exc:
+        state[_error_key("add")] = (None, access.refusal_text(exc))
         return
     except AlreadyExistsError as exc:
         state[_error_key("add")] = ("url", str(exc))
@@ -458,9 +461,14 @@ def _submit_remove(company: str) -> None:
     if not state.get(_key("remove_confirm")):
         return
     try:
-        removed = remove_target(cursor(), company=company, id=state.get(_key("remove_id")), actor=operator())
+        removed = remove_target(
+            cursor(), company=company, id=state.get(_key("remove_id")), actor=access.actor()
+        )
     except (InvalidError, NotFoundError) as exc:
         state[_error_key("remove")] = ("id", getattr(exc, "message", str(exc)))
+        return
+    except WorkflowError as exc:
+        state[_error_key("remove")] = (None, access.refusal_text(exc))
         return
     state[_key("remove_confirm")] = False
     state["_tgt_flash"] = f"Target removed: **{md(removed.service)}** · {md(removed.url)}"

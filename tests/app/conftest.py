@@ -1,4 +1,8 @@
-"""Page tests (AppTest): a small demo world built once, copied into each test's own CALMOPS_DB."""
+"""Page tests (AppTest): a small demo world built once, copied into each test's own CALMOPS_DB.
+
+Every test signs in through the sign-in form as the demo account whose role it needs; nothing
+turns access control off.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from calmops import clock
+from calmops.demo.accounts import PASSWORD, account_name
 from calmops.store import Database, close_db, cursor, unit_of_work
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -21,11 +26,14 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="session")
 def world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One day of the demo world (two tenants), built once per test session."""
+    from calmops.demo.accounts import create_accounts
     from calmops.demo.generate import build_world
 
     path = tmp_path_factory.mktemp("world") / "world.duckdb"
     db = Database(path)
     build_world(db.cursor(), days=1, companies=2, services=8, step_s=60, seed=7, now=NOW)
+    slugs = [r[0] for r in db.cursor().execute("SELECT company FROM companies ORDER BY company").fetchall()]
+    create_accounts(db.cursor(), companies=slugs)
     db.close()
     return path
 
@@ -45,11 +53,37 @@ def world(world_file: Path) -> Iterator[list[str]]:
     close_db()
 
 
+def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
+    """Sign in through the sign-in form, as a person does; the page asked for runs next."""
+    at.run()
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(password)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def demo_account(company: str | None, role: str) -> str:
+    """The demo account holding ``role`` in ``company`` (the first company when None)."""
+    if company is None:
+        company = cursor().execute("SELECT min(company) FROM companies").fetchall()[0][0]
+    return account_name(company, role)
+
+
 @pytest.fixture
 def app() -> Callable[..., AppTest]:
-    """A fresh AppTest of app.py, opened on ``page`` with ``?company=`` in the query string."""
+    """A fresh AppTest of app.py, opened on ``page`` with ``?company=`` in the query string, signed in
+    as the account ``user``, else as the demo account holding ``role`` in ``company``; neither: left
+    on the sign-in page."""
 
-    def make(company: str | None = None, *, page: str | None = None, timezone: str | None = None) -> AppTest:
+    def make(
+        company: str | None = None,
+        *,
+        page: str | None = None,
+        timezone: str | None = None,
+        role: str | None = "viewer",
+        user: str | None = None,
+    ) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=30)
         if company is not None:
             at.query_params["company"] = company
@@ -57,6 +91,8 @@ def app() -> Callable[..., AppTest]:
             at.switch_page(page)  # url_path == file stem, so this works before the first run
         if timezone is not None:
             at.context = {"timezone": timezone}
+        if user is not None or role is not None:
+            sign_in(at, user or demo_account(company, role))
         return at
 
     return make

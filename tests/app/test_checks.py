@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from calmops.store import cursor
+from tests.app.conftest import texts
 
 HEALTH = "pages/health.py"
 
 
-def _open(app, company: str):
-    at = app(company, page=HEALTH).run()
+def _open(app, company: str, role: str = "operator"):
+    at = app(company, page=HEALTH, role=role).run()
     assert not at.exception, at.exception
     return at
 
@@ -59,3 +60,9 @@ def test_a_pattern_the_service_cannot_play_is_refused_with_a_reason(world, app) 
     at.button(key="scn_start").click().run()
     assert not at.exception
     assert any("disk_pct" in e.value for e in at.error)
+
+
+def test_a_viewer_reads_health_but_plays_no_scenarios(world, app) -> None:
+    at = _open(app, world[0], role="viewer")
+    assert "Health ·" in texts(at)
+    assert not [s for s in at.selectbox if s.key == "scn_pattern"]

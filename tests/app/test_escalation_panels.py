@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from calmops import incidents, notify
+from calmops.demo.accounts import account_name
 from calmops.store import cursor
-from calmops.ui.operator import KEY as OPERATOR
 from calmops.workflow import customer
 from tests.app.conftest import NOW, add_incident, texts
 
@@ -15,10 +15,9 @@ INCIDENT = "pages/incident.py"
 XSS = '<script>alert("x")</script> **bold** [link](http://evil) :red[red]'
 
 
-def _open(app, company: str, incident_id: int):
-    at = app(company, page=INCIDENT)
+def _open(app, company: str, incident_id: int, role: str):
+    at = app(company, page=INCIDENT, role=role)
     at.query_params["id"] = str(incident_id)
-    at.session_state[OPERATOR] = "alice"
     at.run()
     assert not at.exception, at.exception
     return at
@@ -40,7 +39,7 @@ def test_escalation_reasons_and_the_prefilled_form(world, app) -> None:
         company, title="Checkout fails", service=service, severity="critical", flags=("customer_impact",),
         started=NOW - timedelta(minutes=45),
     )  # fmt: skip
-    at = _open(app, company, incident_id)
+    at = _open(app, company, incident_id, "operator")
     said = texts(at)
     assert "The escalation rules apply" in said and "Critical and unresolved for 45 min" in said
     assert "Customers are affected" in said
@@ -63,7 +62,7 @@ def test_customer_message_written_approved_and_sent_stays_inert(world, app) -> N
         cursor().execute("SELECT service FROM services WHERE company = ? LIMIT 1", [company]).fetchall()[0][0]
     )
     incident_id = add_incident(company, title="Slow", service=service, flags=("customer_impact",))
-    at = _open(app, company, incident_id)
+    at = _open(app, company, incident_id, "lead")
     at.text_area(key=f"customer_text_{incident_id}").input(XSS)
     at.selectbox(key=f"customer_state_{incident_id}").select("identified")
     _click(at, "Save version")
@@ -77,9 +76,23 @@ def test_customer_message_written_approved_and_sent_stays_inert(world, app) -> N
     (message,) = customer.versions(cursor(), company=company, incident_id=incident_id)
     assert (message.status, message.approved_by, message.sent_by, message.text) == (
         "sent",
-        "alice",
-        "alice",
+        account_name(company, "lead"),
+        account_name(company, "lead"),
         XSS,
     )
     sent = notify.recent(cursor(), company=company, kind="customer_message")
     assert sent[0].status == "recorded" and sent[0].text == XSS  # the demo world: recorded, not sent
+
+
+def test_an_operator_writes_the_customer_message_but_a_lead_approves_it(world, app) -> None:
+    company = world[0]
+    service = (
+        cursor().execute("SELECT service FROM services WHERE company = ? LIMIT 1", [company]).fetchall()[0][0]
+    )
+    incident_id = add_incident(company, title="Slow", service=service, flags=("customer_impact",))
+    at = _open(app, company, incident_id, "operator")
+    at.text_area(key=f"customer_text_{incident_id}").input("We are looking into slow pages.")
+    _click(at, "Save version")
+    assert "Saved a new version." in texts(at)
+    assert not [b for b in at.button if b.label.startswith("Approve version")]
+    assert "approve or send what customers read needs a lead" in texts(at)

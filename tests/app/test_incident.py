@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 
 from calmops import agent, clock, incidents, timefmt
+from calmops.auth import system
+from calmops.demo.accounts import account_name
 from calmops.store import cursor, unit_of_work
 from calmops.ui.brief import action_words
 from calmops.ui.style import md
@@ -143,7 +145,7 @@ def test_a_manual_incident_charts_the_key_metrics_and_escapes_messages(replayed,
     with unit_of_work() as cur:
         incident_id = incidents.create_manual(
             cur, company=company, title="Labels **print** slowly", service="web", severity="warning",
-            description="Three calls", customer_impact=True, actor="Ada", now=clock.now(),
+            description="Three calls", customer_impact=True, actor=system("Ada"), now=clock.now(),
         )  # fmt: skip
         incidents.add_event(
             cur, company=company, incident_id=incident_id, ts=clock.now(), kind="alert", actor="grafana",
@@ -225,10 +227,10 @@ def _deciding(company: str) -> tuple[int, dict] | None:
 
 def test_the_operator_decides_the_recommendation_through_the_form(replayed, app) -> None:
     company, incident_id, rec = next((c, *found) for c in replayed if (found := _deciding(c)) is not None)
-    at = _open(app, company, incident_id)
-    assert not [b for b in at.button if b.label == "Approve"], "the form asks who you are first"
-    at.session_state["operator_name"] = "maria.lopez"
-    at.run()
+    at = _open(app, company, incident_id)  # a viewer: reads the brief, decides nothing
+    assert not [b for b in at.button if b.label in ("Approve", "Decline", "Acknowledge")]
+    assert "You are a viewer here: read-only." in texts(at)
+    at = _open(app, company, incident_id, role="operator")
     decline = next(b for b in at.button if b.label == "Decline")
     decline.click().run()  # without the reason a decline needs
     assert not at.exception
@@ -240,7 +242,7 @@ def test_the_operator_decides_the_recommendation_through_the_form(replayed, app)
     next(b for b in at.button if b.label == "Decline").click().run()
     assert not at.exception
     decided = agent.recommendations_by_id(cursor(), company=company, ids=[rec["id"]])[0]
-    assert decided["status"] == "declined" and decided["decided_by"] == "maria.lopez"
+    assert decided["status"] == "declined" and decided["decided_by"] == account_name(company, "operator")
     assert "Declined" in texts(at)
     timeline = incidents.get_incident(cursor(), company=company, incident_id=incident_id).timeline
     assert timeline[-1].kind in ("declined", "brief") and any(e.kind == "declined" for e in timeline)
@@ -249,8 +251,35 @@ def test_the_operator_decides_the_recommendation_through_the_form(replayed, app)
 def test_a_resolved_incident_offers_to_reopen_not_to_decide(replayed, app) -> None:
     company = replayed[0]
     incident_id = _longest(company)
-    at = _open(app, company, incident_id)
-    at.session_state["operator_name"] = "sam"
-    at.run()
+    at = _open(app, company, incident_id, role="operator")
     labels = [b.label for b in at.button]
     assert "Approve" not in labels and "Reopen" in labels and "Resolve" not in labels
+
+
+def _risky(company: str) -> tuple[int, dict]:
+    """An active incident whose proposed recommendation is medium or high risk."""
+    for (incident_id,) in (
+        cursor()
+        .execute("SELECT id FROM incidents WHERE company = ? AND status <> 'resolved' ORDER BY id", [company])
+        .fetchall()
+    ):
+        brief = agent.current_brief(cursor(), company=company, incident_id=incident_id)
+        rec = (brief or {}).get("recommendation") or {}
+        if rec.get("status") == "proposed" and rec.get("risk") in ("medium", "high"):
+            return incident_id, rec
+    raise AssertionError(f"the replayed world has no risky recommendation in {company}")
+
+
+def test_an_operator_cannot_approve_a_medium_risk_recommendation(replayed, app) -> None:
+    company = "bluebird-logistics"
+    incident_id, rec = _risky(company)
+    at = _open(app, company, incident_id, role="operator")
+    approve = next(b for b in at.button if b.label == "Approve")
+    assert approve.disabled
+    assert "needs a lead" in texts(at)
+    assert not [c for c in at.checkbox if "I understand" in c.label]
+    lead = _open(app, company, incident_id, role="lead")
+    assert not next(b for b in lead.button if b.label == "Approve").disabled
+    assert [c for c in lead.checkbox if "I understand" in c.label]
+    found = agent.recommendations_by_id(cursor(), company=company, ids=[rec["id"]])[0]
+    assert found["status"] == "proposed"

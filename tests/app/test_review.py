@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from calmops import review
+from calmops.demo.accounts import account_name
 from calmops.detect.rules import list_rules
 from calmops.store import cursor
 from tests.app.conftest import texts
@@ -34,11 +35,10 @@ def _incident(company: str, *, resolved: bool) -> int:
     )
 
 
-def _open(app, company: str, incident_id: int, operator: str | None = "maria.lopez"):
-    at = app(company, page=INCIDENT)
+def _open(app, company: str, incident_id: int, user: str | None = "maria.lopez"):
+    """Signed in as ``user`` (maria.lopez leads bluebird-logistics), or None: as a viewer."""
+    at = app(company, page=INCIDENT, user=user)
     at.query_params["id"] = str(incident_id)
-    if operator:
-        at.session_state["operator_name"] = operator
     at.run()
     assert not at.exception, at.exception
     return at
@@ -113,16 +113,15 @@ def test_an_active_incident_says_the_review_comes_later_and_no_name_no_form(repl
     assert "review opens once the incident is resolved" in texts(at)
     assert not any(b.label == "Save review" for b in at.button)
     resolved = _incident("bluebird-logistics", resolved=True)
-    at = _open(app, "bluebird-logistics", resolved, operator=None)
+    at = _open(app, "bluebird-logistics", resolved, user=None)
     assert not any(b.label == "Save review" for b in at.button)
-    assert "Say who you are to edit and save the review" in texts(at)
+    assert not any(b.label == "Apply" for b in at.button)
+    assert "You are a viewer here: read-only. To edit and save the review needs an operator" in texts(at)
 
 
 def test_the_rules_form_saves_a_change_and_refuses_nonsense(world, app) -> None:
     company = world[0]
-    at = app(company, page=RULES)
-    at.session_state["operator_name"] = "li.wei"
-    at.run()
+    at = app(company, page=RULES, user="li.wei").run()  # li.wei leads world[0]
     assert not at.exception, at.exception
     rule = next(r for r in list_rules(cursor(), company=company) if r.name == "queue_depth warning")
     assert "as shipped" in texts(at)
@@ -154,9 +153,7 @@ def test_the_rules_form_saves_a_change_and_refuses_nonsense(world, app) -> None:
 
 def test_the_runbook_editor_saves_versions(world, app) -> None:
     company = world[0]
-    at = app(company, page="pages/runbook.py")
-    at.session_state["operator_name"] = "sam.okafor"
-    at.run()
+    at = app(company, page="pages/runbook.py", role="lead").run()
     assert not at.exception, at.exception
     assert "No entry saved yet" in texts(at)
     at.selectbox(key=f"runbook_pattern_{company}").select("disk_filling").run()
@@ -169,14 +166,12 @@ def test_the_runbook_editor_saves_versions(world, app) -> None:
         "df -h on {origin}",
         "journalctl --vacuum-size=500M",
     ]
-    assert "Version 1 by sam.okafor" in texts(at)
+    assert f"Version 1 by {account_name(company, 'lead')}" in texts(at)
 
 
 def test_a_new_rule_is_backtested_then_added(world, app) -> None:
     company = world[0]
-    at = app(company, page=RULES)
-    at.session_state["operator_name"] = "li.wei"
-    at.run()
+    at = app(company, page=RULES, role="lead").run()
     before = len(list_rules(cursor(), company=company))
     form = f"rule_new_{company}"
     next(s for s in at.selectbox if s.form_id == form and s.label == "Metric").set_value("cpu_pct")
@@ -192,3 +187,10 @@ def test_a_new_rule_is_backtested_then_added(world, app) -> None:
     assert len(rules) == before + 1
     new = next(r for r in rules if r.threshold == 70.0)
     assert (new.metric, new.comparison, new.for_s, new.service) == ("cpu_pct", ">", 300, None)
+
+
+def test_an_operator_reads_the_rules_but_cannot_edit_them(world, app) -> None:
+    at = app(world[0], page=RULES, role="operator").run()
+    assert not at.exception, at.exception
+    assert not [b for b in at.button if (b.form_id or "").startswith("rule_")]
+    assert "To change a rule needs a lead (your role is operator)" in texts(at)

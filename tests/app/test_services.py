@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from calmops.companies import Service, list_services
+from calmops.demo.accounts import account_name
 from calmops.store import cursor
 from calmops.ui.services import crossings, graph_nodes, layers
 from calmops.vocabulary import ServiceKind
@@ -13,8 +14,8 @@ from tests.app.conftest import texts
 SERVICES = "pages/services.py"
 
 
-def _open(app, company: str):
-    at = app(company, page=SERVICES).run()
+def _open(app, company: str, role: str | None = "admin", user: str | None = None):
+    at = app(company, page=SERVICES, role=role, user=user).run()
     assert not at.exception, at.exception
     return at
 
@@ -91,7 +92,7 @@ def test_register_a_service(world, app) -> None:
         .execute("SELECT actor FROM audit_log WHERE action = 'service.create' AND entity_id = 'ledger'")
         .fetchall()
     )
-    assert actor == [("ui",)]
+    assert actor == [(account_name(company, "admin"),)]
 
 
 def test_a_bad_service_names_the_field(world, app) -> None:
@@ -108,7 +109,7 @@ def test_a_bad_service_names_the_field(world, app) -> None:
 
 
 def test_register_a_company_and_switch_to_it(world, app) -> None:
-    at = _open(app, world[0])
+    at = _open(app, world[0], user="admin")  # the installation's admin: every company, new ones too
     at.text_input(key="svc_company_slug").input("acme-freight")
     at.text_input(key="svc_company_name").input("Acme Freight")
     _submit(at, "Register company")

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from calmops.auth import system
 from calmops.store import cursor, unit_of_work
 from calmops.targets import add_target, target_states
 from tests.app.conftest import NOW, texts
@@ -47,8 +48,8 @@ def endpoint() -> Iterator[str]:
     server.server_close()
 
 
-def _open(app, company: str):
-    at = app(company, page=TARGETS).run()
+def _open(app, company: str, role: str = "admin"):
+    at = app(company, page=TARGETS, role=role).run()
     assert not at.exception, at.exception
     return at
 
@@ -61,7 +62,7 @@ def _click(at, label: str):
 
 
 def _add(company: str, service: str, url: str, **kwargs) -> int:
-    return add_target(cursor(), company=company, service=service, url=url, actor="test", **kwargs).id
+    return add_target(cursor(), company=company, service=service, url=url, actor=system("test"), **kwargs).id
 
 
 def _said(at) -> str:
