@@ -19,6 +19,7 @@ ARGS = [
 ]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 CHART = '[data-testid="stPlotlyChart"] .main-svg'
+SESSION_COOKIE = "calmops_session"
 
 
 @contextmanager
@@ -43,6 +44,21 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     )
 
 
+def sign_in(page, base_url: str, name: str, password: str = "calmops-demo", *, path: str = "/") -> None:
+    """Sign in through the sign-in page (a demo account by default) and wait until the browser holds
+    its session cookie, so a reload or a new page stays signed in."""
+    page.goto(f"{base_url}{path}", timeout=60_000)
+    page.get_by_role("textbox", name="Name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
+    for _ in range(100):
+        if any(c["name"] == SESSION_COOKIE for c in page.context.cookies()):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the browser never received its session cookie")
+
+
 def open_health(page, base_url: str, company: str, timeout_ms: int = 60_000) -> None:
     """Open the runbook's path for the Health page and wait until its charts are drawn."""
     page.goto(f"{base_url}/company/{company}/ops/health", timeout=timeout_ms)
@@ -51,12 +67,14 @@ def open_health(page, base_url: str, company: str, timeout_ms: int = 60_000) -> 
     page.wait_for_timeout(500)  # let Plotly finish its transitions before a screenshot
 
 
-def capture_health(base_url: str, company: str, out: Path, *, height: int = 1000) -> Path:
-    """A screenshot of the Health page; Streamlit scrolls inside its own container, so a taller
-    viewport (not Playwright's full_page) is what shows the charts below the tiles."""
+def capture_health(
+    base_url: str, company: str, out: Path, *, height: int = 1000, user: str = "admin"
+) -> Path:
+    """A screenshot of the Health page, signed in as ``user``; Streamlit scrolls inside its own
+    container, so a taller viewport (not Playwright's full_page) is what shows the charts below the tiles."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with browser_page(height=height) as page:
-        page.goto(f"{base_url}/", timeout=60_000)  # warm up: the first run compiles every page
+        sign_in(page, base_url, user)  # also the warm-up: the first run compiles every page
         wait_idle(page)
         open_health(page, base_url, company)
         page.screenshot(path=str(out))
