@@ -154,6 +154,15 @@ def readable(request: Request) -> list[str]:
     return [c.company for c in companies.list_companies(cursor()) if who.can(Permission.READ, c.company)]
 
 
+def service_param(request: Request, name: str = "service") -> str | None:
+    """A filter or cursor that names a service: a service name, or 400 (never a string to match)."""
+    value = request.query_params.get(name) or None
+    if value is not None and not companies.SERVICE_NAME.match(value):
+        what = "a service name" if name == "service" else "the value of 'next' from the previous page"
+        raise ApiError(400, f"{name} must be {what}", name)
+    return value
+
+
 def check_fields(body: dict, allowed: tuple[str, ...]) -> None:
     """400 naming the first field the route does not know (``company`` and ``actor`` are known)."""
     unknown = sorted(set(body) - {"company", *IGNORED_FIELDS, *allowed})

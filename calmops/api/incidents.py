@@ -16,6 +16,7 @@ from calmops.api.common import (
     one_page,
     page,
     require_company,
+    service_param,
 )
 from calmops.api.ingest import json_object
 from calmops.auth import Permission
@@ -94,7 +95,7 @@ def _list(request: Request) -> dict:
         company=company,
         status=_enum_list(request, "status", IncidentStatus),
         severity=_enum_list(request, "severity", Severity),
-        service=request.query_params.get("service") or None,
+        service=service_param(request),
         since=query_time(request, "since"),
         until=query_time(request, "until"),
         limit=limit + 1,

@@ -20,6 +20,7 @@ from calmops.api.common import (
     one_page,
     page,
     require_company,
+    service_param,
 )
 from calmops.api.ingest import as_object, domain_errors, json_object, read_body
 from calmops.auth import Identity, Permission
@@ -55,7 +56,8 @@ def _list_services(company: str, limit: int, after: str | None) -> dict:
 
 @endpoint
 async def get_services(request: Request) -> JSONResponse:
-    limit, after = page(request)
+    limit, _ = page(request)
+    after = service_param(request, "cursor")
     company = await in_store(require_company, request)
     return JSONResponse(await in_store(_list_services, company, limit, after))
 

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from calmops import agent, incidents, reports
-from calmops.api.common import ApiError, endpoint, in_store, require_company
+from calmops.api.common import ApiError, endpoint, in_store, require_company, service_param
 from calmops.api.incidents import _enum_list, incidents_page, query_time, summary_json
 from calmops.csvcells import cell
 from calmops.store import cursor
@@ -60,7 +60,7 @@ def _all(request: Request) -> tuple[str, str]:
         company=company,
         status=_enum_list(request, "status", IncidentStatus),
         severity=_enum_list(request, "severity", Severity),
-        service=request.query_params.get("service") or None,
+        service=service_param(request),
         since=query_time(request, "since"),
         until=query_time(request, "until"),
         limit=CSV_MAX,
