@@ -20,9 +20,11 @@ from calmops.companies import InvalidError, NotFoundError
 from calmops.incidents import get_incident
 from calmops.store import Database, unit_of_work
 from calmops.store.db import Cursor
+from tests.people import person
 from tests.unit.test_actions_guards import COMPANY, T0, WORKER, make_world, open_one, plan, store
 
 SECRET = "s3cret-for-the-tests-only"
+ADMIN = person("ops-admin", "admin", COMPANY)
 
 
 @dataclass
@@ -83,7 +85,7 @@ def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _set(cur: Cursor, url: str, **kwargs) -> actions.ExecutorConfig:
     fields = {"action": "*", "secret": SECRET, "timeout_s": 5, "retries": 2, **kwargs}
-    return actions.set_executor(cur, company=COMPANY, url=url, **fields)
+    return actions.set_executor(cur, company=COMPANY, url=url, **fields, actor=ADMIN)
 
 
 def _run(db: Database, cur: Cursor, incident: int, action: str = "scale_workers") -> actions.Attempt:
@@ -192,7 +194,7 @@ def test_the_actions_own_webhook_wins_over_the_companys_default(
 
 
 def test_without_an_executor_an_approved_attempt_is_skipped(db: Database, cur: Cursor) -> None:
-    actions.remove_executor(cur, company=COMPANY, action="*")
+    actions.remove_executor(cur, company=COMPANY, action="*", actor=ADMIN)
     incident = open_one(cur)
     done = actions.execute_approved(
         db, company=COMPANY, incident_id=incident, recommendation_id=None, action="restart_service",
@@ -234,7 +236,9 @@ def test_an_approved_action_is_recorded_and_dispatched_the_same_way(
 
 
 def test_executor_configuration_is_validated_audited_and_never_lists_the_secret(cur: Cursor) -> None:
-    generated = actions.set_executor(cur, company=COMPANY, action=None, url="https://hooks.example/calmops")
+    generated = actions.set_executor(
+        cur, company=COMPANY, action=None, url="https://hooks.example/calmops", actor=ADMIN
+    )
     assert generated.action == "*" and len(generated.secret) >= 32
     listed = [e.to_json() for e in actions.list_executors(cur, company=COMPANY)]
     assert listed[0]["secret_hint"] == f"…{generated.secret[-4:]}" and "secret" not in listed[0]
@@ -244,13 +248,15 @@ def test_executor_configuration_is_validated_audited_and_never_lists_the_secret(
                        ({"retries": 9}, "retries")]:  # fmt: skip
         with pytest.raises(InvalidError) as refused:
             actions.set_executor(
-                cur, **{"company": COMPANY, "action": "*", "url": "https://hooks.example/x", **bad}
+                cur,
+                **{"company": COMPANY, "action": "*", "url": "https://hooks.example/x", **bad},
+                actor=ADMIN,
             )
         assert refused.value.field == where
-    actions.remove_executor(cur, company=COMPANY, action="*")
+    actions.remove_executor(cur, company=COMPANY, action="*", actor=ADMIN)
     assert actions.list_executors(cur, company=COMPANY) == []
     with pytest.raises(NotFoundError):
-        actions.remove_executor(cur, company=COMPANY, action="*")
+        actions.remove_executor(cur, company=COMPANY, action="*", actor=ADMIN)
     audited = cur.execute(
         "SELECT action, after FROM audit_log WHERE company = ? AND entity = 'executor' ORDER BY id", [COMPANY]
     ).fetchall()

@@ -11,6 +11,7 @@ import pytest
 
 from calmops import agent, clock, companies, detect, incidents
 from calmops.store import Database, snapshots, unit_of_work
+from tests.people import person
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 HEALTHY = {"up": 1.0, "error_rate": 0.002, "latency_p95_ms": 140.0, "queue_depth": 12.0, "request_rate": 50.0}
@@ -136,7 +137,7 @@ def test_a_manual_incident_gets_a_brief_too(db, store) -> None:
     with unit_of_work(store):
         incident_id = incidents.create_manual(
             store, company="acme", title="Customers report slow tracking", service="worker", severity="high",
-            description="", customer_impact=True, actor="maria", now=now,
+            description="", customer_impact=True, actor=person("maria"), now=now,
         )  # fmt: skip
     agent.after_detection(db, company="acme", incident_ids=[incident_id], now=now)
     brief = agent.current_brief(store, company="acme", incident_id=incident_id)
@@ -149,7 +150,7 @@ def test_the_brief_uses_the_companys_own_runbook_entry(db, store) -> None:
     from calmops import review
 
     commands = ["kubectl scale deploy/{origin} --replicas=${N:-6}", "page the data team"]
-    review.save_runbook(db, company="acme", pattern="queue_backlog", actor="lead", commands=commands)
+    review.save_runbook(db, company="acme", pattern="queue_backlog", actor=person("lead"), commands=commands)
     incident_id, _ = backlog_incident(db, store)
     brief = agent.current_brief(store, company="acme", incident_id=incident_id)
     assert brief["runbook"] == ["kubectl scale deploy/worker --replicas=${N:-6}", "page the data team"]

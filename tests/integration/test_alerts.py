@@ -12,6 +12,9 @@ import pytest
 from calmops import alerts, companies, incidents
 from calmops.store import Database, unit_of_work
 from calmops.vocabulary import IncidentStatus
+from tests.people import person
+
+SENDER = person("token:alertmanager", "ingest", "acme")
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "alerts"
 NOW = datetime(2026, 11, 26, 22, 5, tzinfo=UTC)
@@ -33,7 +36,7 @@ def cur(db: Database):
 def send(cur, body: dict, now: datetime = NOW) -> alerts.Received:
     parsed, truncated = alerts.parse(body)
     with unit_of_work(cur):
-        return alerts.receive(cur, company="acme", alerts=parsed, truncated=truncated, now=now)
+        return alerts.receive(cur, company="acme", alerts=parsed, truncated=truncated, now=now, actor=SENDER)
 
 
 def test_alertmanager_labels_annotations_and_severity_are_mapped(cur) -> None:

@@ -15,6 +15,7 @@ from calmops import companies, incidents, targets
 from calmops.health.collector import Collector
 from calmops.health.probe import Target
 from calmops.store import Database, unit_of_work
+from tests.people import person
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -51,9 +52,14 @@ def world(db: Database, endpoint: str) -> Database:
         companies.create_company(cur, company="acme", name="Acme", now=T0)
         companies.add_service(cur, company="acme", service="api", kind="api", now=T0)
         companies.add_service(cur, company="acme", service="billing", kind="worker", now=T0)
-    targets.add_target(cur, company="acme", service="api", url=f"{endpoint}/health", actor="test")
+    targets.add_target(cur, company="acme", service="api", url=f"{endpoint}/health", actor=person("test"))
     targets.add_target(
-        cur, company="acme", service="billing", url="http://127.0.0.1:9/health", timeout_s=1, actor="test"
+        cur,
+        company="acme",
+        service="billing",
+        url="http://127.0.0.1:9/health",
+        timeout_s=1,
+        actor=person("test"),
     )
     return db
 

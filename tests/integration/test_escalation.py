@@ -15,6 +15,7 @@ import pytest
 from calmops import agent, clock, companies, incidents, notify
 from calmops.store import Database, unit_of_work
 from calmops.workflow import escalation
+from tests.people import person
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 C = "acme"
@@ -64,14 +65,15 @@ def opened(db: Database, cur, *, severity: str = "critical", impact: bool = True
     with unit_of_work(cur):
         incident_id = incidents.create_manual(
             cur, company=C, title="Checkout fails", service="api", severity=severity,
-            description="Customers cannot pay", customer_impact=impact, actor="alice", now=clock.now(),
+            description="Customers cannot pay", customer_impact=impact, actor=person("alice"),
+            now=clock.now(),
         )  # fmt: skip
     agent.after_detection(db, company=C, incident_ids=[incident_id], now=clock.now())
     return incident_id
 
 
 def test_a_new_incident_is_notified_once_and_sent(db, cur, receiver) -> None:
-    notify.set_channel(cur, company=C, channel="oncall", url=receiver.url, actor="admin")
+    notify.set_channel(cur, company=C, channel="oncall", url=receiver.url, actor=person("admin"))
     incident_id = opened(db, cur)
     first = notify.after_detection(db, company=C, opened=[incident_id, incident_id])
     assert len(first) == 1
@@ -93,9 +95,11 @@ def test_without_a_url_a_notification_is_only_recorded(db, cur, receiver) -> Non
 def test_a_receiver_that_fails_is_recorded_as_failed(db, cur) -> None:
     broken = Receiver(status=500)
     try:
-        notify.set_channel(cur, company=C, channel="lead", url=broken.url, actor="admin")
+        notify.set_channel(cur, company=C, channel="lead", url=broken.url, actor=person("admin"))
         incident_id = opened(db, cur)
-        answer = escalation.escalate(db, company=C, incident_id=incident_id, actor="alice", reason="Down")
+        answer = escalation.escalate(
+            db, company=C, incident_id=incident_id, actor=person("alice"), reason="Down"
+        )
         assert answer["notification"]["status"] == "failed"
         assert answer["notification"]["response"]["status"] == 500
         assert len(broken.bodies) == 1 + notify.RETRIES  # 5xx answers are retried
@@ -106,7 +110,7 @@ def test_a_receiver_that_fails_is_recorded_as_failed(db, cur) -> None:
 
 
 def test_the_lead_gets_the_documented_state_with_the_agents_brief(db, cur, receiver) -> None:
-    notify.set_channel(cur, company=C, channel="lead", url=receiver.url, actor="admin")
+    notify.set_channel(cur, company=C, channel="lead", url=receiver.url, actor=person("admin"))
     incident_id = opened(db, cur)
     clock.advance(timedelta(minutes=31))
     flagged = escalation.after_detection(db, company=C)["flagged"]
@@ -114,7 +118,12 @@ def test_the_lead_gets_the_documented_state_with_the_agents_brief(db, cur, recei
     brief = agent.current_brief(cur, company=C, incident_id=incident_id)
     defaults = escalation.escalation_form_defaults(cur, company=C, incident_id=incident_id)
     answer = escalation.escalate(
-        db, company=C, incident_id=incident_id, actor="alice", reason=defaults["reason"], note="Paged twice"
+        db,
+        company=C,
+        incident_id=incident_id,
+        actor=person("alice"),
+        reason=defaults["reason"],
+        note="Paged twice",
     )
     assert answer["notification"]["status"] == "sent"
     text = receiver.bodies[-1]["text"]
@@ -126,10 +135,10 @@ def test_the_lead_gets_the_documented_state_with_the_agents_brief(db, cur, recei
 
 
 def test_reminders_reach_the_lead_until_acknowledged(db, cur, receiver) -> None:
-    notify.set_channel(cur, company=C, channel="lead", url=receiver.url, actor="admin")
-    notify.set_channel(cur, company=C, channel="oncall", url=receiver.url, actor="admin")
+    notify.set_channel(cur, company=C, channel="lead", url=receiver.url, actor=person("admin"))
+    notify.set_channel(cur, company=C, channel="oncall", url=receiver.url, actor=person("admin"))
     incident_id = opened(db, cur, severity="high", impact=False)
-    escalation.escalate(db, company=C, incident_id=incident_id, actor="alice", reason="Unclear")
+    escalation.escalate(db, company=C, incident_id=incident_id, actor=person("alice"), reason="Unclear")
     for minutes in (14, 15, 29, 30, 44, 45):
         clock.freeze(T0 + timedelta(minutes=minutes))
         escalation.after_detection(db, company=C)

@@ -18,6 +18,7 @@ from calmops import review
 from calmops.store import Database
 from calmops.workflow.errors import Conflict, Invalid, NotAllowed, NotFound
 from tests.app.test_incidents import replayed_world_file
+from tests.people import person
 
 CMP = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
@@ -71,7 +72,7 @@ def test_a_review_only_after_resolution(db) -> None:
         review.get_review(cur, company=active[1], incident_id=active[0])
     assert refused.value.status == 422
     with pytest.raises(NotAllowed):
-        review.save_review(db, company=active[1], incident_id=active[0], actor="ana", root_cause="x")
+        review.save_review(db, company=active[1], incident_id=active[0], actor=person("ana"), root_cause="x")
     incident_id, company, _ = _resolved(cur)[0]
     other = "northwind-freight" if company != "northwind-freight" else "bluebird-logistics"
     with pytest.raises(NotFound):
@@ -171,13 +172,13 @@ def test_saves_are_versions_with_timeline_and_audit_and_stale_is_409(db) -> None
         automation=["x"],
         notes="n",
     )
-    first = review.save_review(db, actor="ana", expected_version=0, **args)
+    first = review.save_review(db, actor=person("ana"), expected_version=0, **args)
     assert first["version"] == 1 and first["prevention"] == ["a", "b"]
     assert first["alert_improvements"][0] == draft["alert_improvements"][0]
     with pytest.raises(Conflict) as stale:
-        review.save_review(db, actor="ben", expected_version=0, **args)
+        review.save_review(db, actor=person("ben"), expected_version=0, **args)
     assert stale.value.status == 409 and "ana" in stale.value.message
-    second = review.save_review(db, actor="ben", expected_version=1, **{**args, "notes": "more"})
+    second = review.save_review(db, actor=person("ben"), expected_version=1, **{**args, "notes": "more"})
     assert second["version"] == 2 and [h["author"] for h in second["history"]] == ["ben", "ana"]
     assert (
         review.get_version(db.cursor(), company=company, incident_id=incident_id, version=1)["notes"] == "n"
@@ -200,7 +201,7 @@ def test_saves_are_versions_with_timeline_and_audit_and_stale_is_409(db) -> None
         ({"alert_improvements": [{"id": "nope"}]}, "alert_improvements[0]"),
     ):
         with pytest.raises(Invalid) as invalid:
-            review.save_review(db, actor="ana", **{**args, **bad})
+            review.save_review(db, actor=person("ana"), **{**args, **bad})
         assert invalid.value.field == field
 
 
@@ -213,7 +214,7 @@ def test_applying_a_proposal_changes_the_rule_audits_and_goes_on_the_timeline(db
             company=company,
             incident_id=incident_id,
             proposal_id=proposal["id"],
-            actor="ana",
+            actor=person("ana"),
             expected_rule_version=proposal["rule_version"] + 1,
         )
     rule = review.apply_proposal(
@@ -221,7 +222,7 @@ def test_applying_a_proposal_changes_the_rule_audits_and_goes_on_the_timeline(db
         company=company,
         incident_id=incident_id,
         proposal_id=proposal["id"],
-        actor="ana",
+        actor=person("ana"),
         expected_rule_version=proposal["rule_version"],
     )
     assert (
@@ -248,7 +249,7 @@ def test_applying_a_proposal_changes_the_rule_audits_and_goes_on_the_timeline(db
             company=company,
             incident_id=incident_id,
             proposal_id=proposal["id"],
-            actor="ana",
+            actor=person("ana"),
             expected_rule_version=rule["version"],
         )
 
@@ -262,20 +263,25 @@ def test_runbook_entries_are_saved_in_versions_and_audited(db) -> None:
         company=company,
         pattern="memory_leak",
         commands=["heap dump {origin}"],
-        actor="ana",
+        actor=person("ana"),
         expected_version=0,
     )
     assert first["version"] == 1 and first["default"] != first["commands"]
     with pytest.raises(Conflict):
         review.save_runbook(
-            db, company=company, pattern="memory_leak", commands=["x"], actor="ben", expected_version=0
+            db,
+            company=company,
+            pattern="memory_leak",
+            commands=["x"],
+            actor=person("ben"),
+            expected_version=0,
         )
     second = review.save_runbook(
         db,
         company=company,
         pattern="memory_leak",
         commands="a\n\nb",
-        actor="ben",
+        actor=person("ben"),
         notes="two steps",
         expected_version=1,
     )

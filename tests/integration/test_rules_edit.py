@@ -10,9 +10,11 @@ import pytest
 
 from calmops import companies
 from calmops.detect.rules import list_rules, seed_default_rules
+from calmops.errors import Forbidden, NotFound, Unauthenticated
 from calmops.review import rules as rule_edit
 from calmops.store import Database, unit_of_work
-from calmops.workflow.errors import Conflict, Invalid, NotFound
+from calmops.workflow.errors import Conflict, Invalid
+from tests.people import person
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
@@ -40,7 +42,7 @@ def test_a_change_is_a_new_version_with_its_audit_and_origin(store) -> None:
         company="acme",
         rule_id=rule.id,
         expected_version=1,
-        actor="ana",
+        actor=person("ana"),
         reason="fires late",
         threshold=1500,
         clear_threshold=800,
@@ -73,7 +75,7 @@ def test_a_change_is_a_new_version_with_its_audit_and_origin(store) -> None:
     assert audit == [("ana", "rule_edit")]
     with pytest.raises(Conflict) as stale:
         rule_edit.update_rule(
-            store, company="acme", rule_id=rule.id, expected_version=1, actor="ben", for_s=60
+            store, company="acme", rule_id=rule.id, expected_version=1, actor=person("ben"), for_s=60
         )
     assert stale.value.status == 409 and stale.value.extra["changed_by"] == "ana"
 
@@ -96,7 +98,7 @@ def test_nonsense_is_refused_naming_the_field_and_nothing_changes(store, fields,
     rule = _rule(store)
     with pytest.raises(Invalid) as invalid:
         rule_edit.update_rule(
-            store, company="acme", rule_id=rule.id, expected_version=1, actor="ana", **fields
+            store, company="acme", rule_id=rule.id, expected_version=1, actor=person("ana"), **fields
         )
     assert invalid.value.field == field and invalid.value.status == 400
     assert _rule(store).version == 1
@@ -106,12 +108,12 @@ def test_other_companies_rules_are_not_found_and_a_below_rule_keeps_its_side(sto
     rule = _rule(store)
     with pytest.raises(NotFound):
         rule_edit.update_rule(
-            store, company="globex", rule_id=rule.id, expected_version=1, actor="a", for_s=60
+            store, company="globex", rule_id=rule.id, expected_version=1, actor=person("a"), for_s=60
         )
     up = _rule(store, "up critical")
     with pytest.raises(Invalid, match="at or above"):
         rule_edit.update_rule(
-            store, company="acme", rule_id=up.id, expected_version=1, actor="a", clear_threshold=0.5
+            store, company="acme", rule_id=up.id, expected_version=1, actor=person("a"), clear_threshold=0.5
         )
 
 
@@ -124,7 +126,12 @@ def test_racing_operators_exactly_one_wins(store) -> None:
         barrier.wait()
         try:
             rule_edit.update_rule(
-                store, company="acme", rule_id=rule.id, expected_version=1, actor=f"op{i}", for_s=60 * (i + 1)
+                store,
+                company="acme",
+                rule_id=rule.id,
+                expected_version=1,
+                actor=person(f"op{i}"),
+                for_s=60 * (i + 1),
             )
             results.append("won")
         except Conflict:
@@ -151,7 +158,7 @@ def test_a_new_rule_for_a_service(store) -> None:
         clear_threshold=300,
         for_s=120,
         severity="info",
-        actor="ana",
+        actor=person("ana"),
     )
     assert made["service"] == "worker" and made["version"] == 1 and made["last_change"]["source"] == "created"
     assert made["id"] in {r.id for r in list_rules(store.cursor(), company="acme")}
@@ -162,7 +169,6 @@ def test_a_new_rule_for_a_service(store) -> None:
         ({"threshold": None}, "threshold"),
         ({"clear_threshold": 900}, "clear_threshold"),
         ({"recovery_count": 0}, "recovery_count"),
-        ({"actor": ""}, "actor"),
     ):
         args = dict(
             company="acme",
@@ -173,8 +179,14 @@ def test_a_new_rule_for_a_service(store) -> None:
             clear_threshold=300,
             for_s=120,
             severity="info",
-            actor="ana",
+            actor=person("ana"),
         )
         with pytest.raises(Invalid) as invalid:
             rule_edit.create_rule(store, **{**args, **bad})
         assert invalid.value.field == field
+    with pytest.raises(Unauthenticated):  # nobody signed in: nothing is checked further, nothing written
+        rule_edit.create_rule(store, **{**args, "actor": None})
+    with pytest.raises(Forbidden):  # an operator may not change thresholds
+        rule_edit.create_rule(store, **{**args, "actor": person("olu", "operator", "acme")})
+    with pytest.raises(NotFound):  # nor may anyone with no role in the company
+        rule_edit.create_rule(store, **{**args, "actor": person("eve", "lead", "other")})

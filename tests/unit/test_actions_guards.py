@@ -14,10 +14,12 @@ from calmops.store import Database, unit_of_work
 from calmops.store.db import Cursor
 from calmops.store.snapshots import append, batch
 from calmops.vocabulary import Severity
+from tests.people import person
 
 T0 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 COMPANY = "acme-freight"
 WORKER = "dispatch-worker"
+ADMIN = person("ops-admin", "admin", COMPANY)
 
 
 def make_world(cur: Cursor) -> None:
@@ -25,11 +27,11 @@ def make_world(cur: Cursor) -> None:
     (planning never calls it; tests that dispatch point it at a receiver of their own)."""
     with unit_of_work(cur):
         create_company(cur, company=COMPANY, name="Acme Freight", now=T0 - timedelta(days=1))
-    register_service(cur, company=COMPANY, service="carrier-gateway", kind="external", actor="test")
+    register_service(cur, company=COMPANY, service="carrier-gateway", kind="external", actor=person("test"))
     register_service(cur, company=COMPANY, service=WORKER, kind="worker", depends_on=["carrier-gateway"],
-                     actor="test")  # fmt: skip
+                     actor=person("test"))  # fmt: skip
     actions.set_executor(
-        cur, company=COMPANY, action="*", url="http://127.0.0.1:9/not-called", secret="x" * 16
+        cur, company=COMPANY, action="*", url="http://127.0.0.1:9/not-called", secret="x" * 16, actor=ADMIN
     )
 
 
@@ -184,7 +186,7 @@ def test_unknown_actions_are_a_programming_error(cur: Cursor) -> None:
 
 
 def test_without_anything_to_carry_it_out_an_action_is_not_planned(cur: Cursor) -> None:
-    actions.remove_executor(cur, company=COMPANY, action="*")
+    actions.remove_executor(cur, company=COMPANY, action="*", actor=ADMIN)
     incident = open_one(cur)
     assert plan(cur, incident, "scale_workers", T0) is None
     assert plan(cur, incident, "scale_workers", T0 + timedelta(minutes=30)) is None

@@ -12,6 +12,7 @@ from calmops import clock, companies, incidents, notify
 from calmops.store import Database, unit_of_work
 from calmops.workflow import escalation
 from calmops.workflow.errors import Invalid, NotAllowed, NotFound
+from tests.people import person
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 C = "acme"
@@ -32,7 +33,7 @@ def make(cur, *, severity: str = "high", impact: bool = False, at: datetime = T0
     with unit_of_work(cur):
         return incidents.create_manual(
             cur, company=C, title="Checkout fails", service="api", severity=severity,
-            description="Two tickets", customer_impact=impact, actor="alice", now=at,
+            description="Two tickets", customer_impact=impact, actor=person("alice"), now=at,
         )  # fmt: skip
 
 
@@ -78,10 +79,10 @@ def test_critical_and_unresolved_for_30_minutes(cur) -> None:
 
 def test_the_30_minutes_are_configurable_per_company(cur) -> None:
     critical = make(cur, severity="critical")
-    escalation.set_settings(cur, company=C, actor="lead", critical_after_min=10)
+    escalation.set_settings(cur, company=C, actor=person("lead"), critical_after_min=10)
     assert codes(cur, critical, T0 + timedelta(minutes=10)) == ["critical_unresolved"]
     with pytest.raises(Invalid) as err:
-        escalation.set_settings(cur, company=C, actor="lead", remind_every_min=0)
+        escalation.set_settings(cur, company=C, actor=person("lead"), remind_every_min=0)
     assert err.value.field == "remind_every_min"
 
 
@@ -158,7 +159,8 @@ def test_escalate_documents_the_state_and_notifies_the_lead(db, cur) -> None:
     assert "API errors at 12%" in defaults["note"] and "rollback deploy (medium risk)" in defaults["note"]
 
     answer = escalation.escalate(
-        db, company=C, incident_id=incident_id, actor="alice", reason=defaults["reason"], note="Paged twice",
+        db, company=C, incident_id=incident_id, actor=person("alice"), reason=defaults["reason"],
+        note="Paged twice",
         now=now,
     )  # fmt: skip
     assert answer["escalation"]["at"] == "2026-11-26T08:35:00Z" and answer["escalation"]["by"] == "alice"
@@ -180,7 +182,7 @@ def test_escalate_documents_the_state_and_notifies_the_lead(db, cur) -> None:
     escalation.refresh_escalation_flags(db, company=C, now=now + timedelta(minutes=1))
     assert "needs_escalation" not in flags(cur, incident_id)
     again = escalation.escalate(
-        db, company=C, incident_id=incident_id, actor="bob", reason="Still down", now=now
+        db, company=C, incident_id=incident_id, actor=person("bob"), reason="Still down", now=now
     )
     assert again["escalation"]["count"] == 2 and again["escalation"]["reason"] == "Still down"
     assert "Re-escalated" in again["notification"]["text"]
@@ -189,7 +191,9 @@ def test_escalate_documents_the_state_and_notifies_the_lead(db, cur) -> None:
 
 def test_a_new_reason_after_the_escalation_flags_again(db, cur) -> None:
     incident_id = make(cur, impact=True)
-    escalation.escalate(db, company=C, incident_id=incident_id, actor="alice", reason="Customers", now=T0)
+    escalation.escalate(
+        db, company=C, incident_id=incident_id, actor=person("alice"), reason="Customers", now=T0
+    )
     recommend(cur, incident_id, "rollback_deploy", "high")
     found = escalation.refresh_escalation_flags(db, company=C, now=T0 + timedelta(minutes=1))
     assert [r["code"] for r in found[incident_id]] == ["beyond_safe_stabilisation"]
@@ -198,17 +202,17 @@ def test_a_new_reason_after_the_escalation_flags_again(db, cur) -> None:
 def test_escalate_refuses_mistakes(db, cur) -> None:
     incident_id = make(cur)
     with pytest.raises(Invalid) as err:
-        escalation.escalate(db, company=C, incident_id=incident_id, actor="alice", reason="  ")
+        escalation.escalate(db, company=C, incident_id=incident_id, actor=person("alice"), reason="  ")
     assert err.value.status == 400 and err.value.field == "reason"
     with pytest.raises(NotFound) as missing:
-        escalation.escalate(db, company="other", incident_id=incident_id, actor="alice", reason="x")
+        escalation.escalate(db, company="other", incident_id=incident_id, actor=person("alice"), reason="x")
     assert missing.value.status == 404
     with unit_of_work(cur):
         incidents.update_incident(
             cur, company=C, incident_id=incident_id, ts=T0, status="resolved", resolved_at=T0
         )
     with pytest.raises(NotAllowed):
-        escalation.escalate(db, company=C, incident_id=incident_id, actor="alice", reason="x")
+        escalation.escalate(db, company=C, incident_id=incident_id, actor=person("alice"), reason="x")
     assert notify.recent(cur, company=C, kind="escalation") == []
 
 
@@ -245,11 +249,16 @@ def test_an_escalated_incident_reminds_the_lead_from_the_escalation(db, cur) -> 
         cur.execute("UPDATE incidents SET status = 'mitigating' WHERE id = ?", [incident_id])
     assert escalation.remind_due(db, company=C, now=T0 + timedelta(hours=1)) == []  # not new, not escalated
     escalation.escalate(
-        db, company=C, incident_id=incident_id, actor="alice", reason="Unclear", now=T0 + timedelta(hours=1)
+        db,
+        company=C,
+        incident_id=incident_id,
+        actor=person("alice"),
+        reason="Unclear",
+        now=T0 + timedelta(hours=1),
     )
     assert escalation.remind_due(db, company=C, now=T0 + timedelta(minutes=74)) == []
     done = escalation.after_detection(db, company=C, now=T0 + timedelta(minutes=75))
     assert len(done["reminders"]) == 1
     assert notify.get(cur, done["reminders"][0]).channel == "lead"
-    escalation.set_settings(cur, company=C, actor="lead", remind_every_min=5)
+    escalation.set_settings(cur, company=C, actor=person("lead"), remind_every_min=5)
     assert len(escalation.remind_due(db, company=C, now=T0 + timedelta(minutes=80))) == 1

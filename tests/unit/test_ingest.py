@@ -12,19 +12,23 @@ import pytest
 
 from calmops import clock, companies, detect, ingest, targets
 from calmops.companies import AlreadyExistsError, InvalidError, NotFoundError, UnknownCompanyError
+from calmops.errors import NotFound
 from calmops.health.probe import ProbeResult, Target
 from calmops.store import Database
+from tests.people import person
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TS = "2026-11-26T11:59:00Z"
+T = person("t")  # an admin of every company, setting things up
+PUSHER = person("t", "ingest", "acme")  # an ingest token of acme
 
 
 @pytest.fixture
 def cur(db: Database):
     clock.freeze(NOW)
     cur = db.cursor()
-    companies.add_company(cur, company="acme", name="Acme", actor="test")
-    companies.add_company(cur, company="other", name="Other", actor="test")
+    companies.add_company(cur, company="acme", name="Acme", actor=person("test"))
+    companies.add_company(cur, company="other", name="Other", actor=person("test"))
     return cur
 
 
@@ -155,13 +159,15 @@ def test_a_batch_over_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_push_writes_once_registers_unknown_services_and_counts_duplicates(cur) -> None:
-    first = ingest.push(cur, batch=ingest.snapshot_batch(body(snap(), snap(service="new-svc"))), actor="t")
+    first = ingest.push(cur, batch=ingest.snapshot_batch(body(snap(), snap(service="new-svc"))), actor=PUSHER)
     assert (first.accepted, first.duplicates, first.registered) == (2, 0, ("api", "new-svc"))
     kinds = dict(cur.execute("SELECT service, kind FROM services WHERE company = 'acme'").fetchall())
     assert kinds == {"api": "other", "new-svc": "other"}
     assert count(cur, "SELECT count(*) FROM audit_log WHERE action = 'service.register' AND actor = 't'") == 2
     again = ingest.push(
-        cur, batch=ingest.snapshot_batch(body(snap(value=99.0), snap(ts="2026-11-26T11:58:00Z")))
+        cur,
+        batch=ingest.snapshot_batch(body(snap(value=99.0), snap(ts="2026-11-26T11:58:00Z"))),
+        actor=PUSHER,
     )
     assert (again.accepted, again.duplicates, again.registered) == (1, 1, ())
     values = cur.execute(
@@ -172,20 +178,22 @@ def test_push_writes_once_registers_unknown_services_and_counts_duplicates(cur) 
 
 def test_a_push_for_an_unknown_company_writes_nothing(cur) -> None:
     with pytest.raises(UnknownCompanyError):
-        ingest.push(cur, batch=ingest.snapshot_batch(body(snap(), company="ghost")))
+        ingest.push(cur, batch=ingest.snapshot_batch(body(snap(), company="ghost")), actor=person("root"))
+    with pytest.raises(NotFound):  # acme's token knows no other company, real or not
+        ingest.push(cur, batch=ingest.snapshot_batch(body(snap(), company="ghost")), actor=PUSHER)
     assert count(cur, "SELECT count(*) FROM health_snapshots") == 0
     assert count(cur, "SELECT count(*) FROM services") == 0
 
 
 def test_concurrent_pushes_of_one_batch_store_it_once(db: Database) -> None:
     clock.freeze(NOW)
-    companies.add_company(db.cursor(), company="acme", name="Acme", actor="test")
+    companies.add_company(db.cursor(), company="acme", name="Acme", actor=person("test"))
     batch = ingest.snapshot_batch(body(*(snap(service=f"svc-{i}", value=float(i)) for i in range(50))))
     barrier = threading.Barrier(4)
 
     def push() -> ingest.PushResult:
         barrier.wait()
-        return ingest.push(db.cursor(), batch=batch)  # each thread its own cursor and transaction
+        return ingest.push(db.cursor(), batch=batch, actor=PUSHER)  # each thread: its own cursor
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: push(), range(4)))
@@ -205,9 +213,9 @@ def test_detection_hears_of_fresh_snapshots_only_and_its_failure_is_not_the_push
     monkeypatch.setattr(detect, "after_ingest", hook, raising=False)
     batch = ingest.snapshot_batch(body(snap()))
     with caplog.at_level(logging.ERROR, logger="calmops.ingest"):
-        assert ingest.push(cur, batch=batch).accepted == 1
+        assert ingest.push(cur, batch=batch, actor=PUSHER).accepted == 1
     assert calls == [("acme", NOW - timedelta(minutes=1))] and "detection broke" in caplog.text
-    ingest.push(cur, batch=batch)  # nothing new: nothing to judge
+    ingest.push(cur, batch=batch, actor=PUSHER)  # nothing new: nothing to judge
     assert len(calls) == 1
 
 
@@ -247,7 +255,7 @@ def test_prometheus_samples_are_stamped_now_and_nan_is_skipped(cur) -> None:
                Sample("x", "", float("nan"))]  # fmt: skip
     batch = ingest.samples_batch(company="acme", service="worker", samples=samples)
     assert batch.skipped == 1 and {r[4] for r in batch.rows} == {NOW}
-    assert ingest.push(cur, batch=batch).accepted == 2
+    assert ingest.push(cur, batch=batch, actor=PUSHER).accepted == 2
     with pytest.raises(InvalidError):
         ingest.samples_batch(company="acme", service="worker", samples=[Sample("x", "", float("nan"))])
 
@@ -259,11 +267,14 @@ def test_an_event_is_validated_stored_and_audited(cur) -> None:
     event = ingest.record_event(
         cur,
         event=ingest.event_in({"company": "acme", "service": "api", "kind": "deploy", "ts": TS,
-                               "description": "api 2.4.1", "version": "2.4.1", "actor": "ci"}),
+                               "description": "api 2.4.1", "version": "2.4.1", "actor": "ignored"}),
+        actor=person("token:ci", "ingest", "acme"),
     )  # fmt: skip
     assert event.to_json() == {"id": event.id, "company": "acme", "service": "api", "kind": "deploy",
                                "ts": TS, "description": "api 2.4.1", "version": "2.4.1"}  # fmt: skip
-    assert count(cur, "SELECT count(*) FROM audit_log WHERE action = 'event.create' AND actor = 'ci'") == 1
+    assert (
+        count(cur, "SELECT count(*) FROM audit_log WHERE action = 'event.create' AND actor = 'token:ci'") == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -291,30 +302,30 @@ def test_an_event_needs_a_description() -> None:
 
 
 def test_services_name_known_upstreams_and_never_loop(cur) -> None:
-    companies.register_service(cur, company="acme", service="db", kind="database", actor="t")
+    companies.register_service(cur, company="acme", service="db", kind="database", actor=T)
     api = companies.register_service(cur, company="acme", service="api", kind="api", depends_on=["db", "db"],
-                                     customer_facing=True, actor="t")  # fmt: skip
+                                     customer_facing=True, actor=T)  # fmt: skip
     assert api.depends_on == ("db",) and api.customer_facing
     with pytest.raises(InvalidError, match="'cache'") as err:
         companies.register_service(
-            cur, company="acme", service="web", kind="web", depends_on=["api", "cache"], actor="t"
+            cur, company="acme", service="web", kind="web", depends_on=["api", "cache"], actor=T
         )
     assert err.value.field == "depends_on[1]"
     with pytest.raises(InvalidError, match="itself"):
         companies.register_service(
-            cur, company="acme", service="web", kind="web", depends_on=["web"], actor="t"
+            cur, company="acme", service="web", kind="web", depends_on=["web"], actor=T
         )
     with pytest.raises(AlreadyExistsError):
-        companies.register_service(cur, company="acme", service="api", kind="api", actor="t")
+        companies.register_service(cur, company="acme", service="api", kind="api", actor=T)
     with pytest.raises(UnknownCompanyError):
-        companies.register_service(cur, company="ghost", service="api", kind="api", actor="t")
+        companies.register_service(cur, company="ghost", service="api", kind="api", actor=person("root"))
     for bad, field in [
         ({"kind": "mainframe"}, "kind"), ({"service": "-api"}, "service"),
         ({"customer_facing": "yes"}, "customer_facing"), ({"depends_on": "db"}, "depends_on"),
     ]:  # fmt: skip
         with pytest.raises(InvalidError) as err:
             companies.register_service(
-                cur, **{"company": "acme", "service": "x", "kind": "api", **bad}, actor="t"
+                cur, **{"company": "acme", "service": "x", "kind": "api", **bad}, actor=T
             )
         assert err.value.field == field
     assert [s.service for s in companies.list_services(cur, company="acme")] == ["api", "db"]
@@ -328,9 +339,9 @@ def test_a_dependency_loop_is_found_through_the_graph() -> None:
 
 def test_a_company_is_created_once_with_a_name(cur) -> None:
     with pytest.raises(AlreadyExistsError):
-        companies.add_company(cur, company="acme", name="Acme again", actor="t")
+        companies.add_company(cur, company="acme", name="Acme again", actor=T)
     with pytest.raises(InvalidError) as err:
-        companies.add_company(cur, company="fresh", name="   ", actor="t")
+        companies.add_company(cur, company="fresh", name="   ", actor=T)
     assert err.value.field == "name"
     assert count(cur, "SELECT count(*) FROM audit_log WHERE action = 'company.create'") == 2
 
@@ -339,7 +350,7 @@ def test_a_company_is_created_once_with_a_name(cur) -> None:
 
 
 def test_targets_are_validated(cur) -> None:
-    companies.register_service(cur, company="acme", service="api", kind="api", actor="t")
+    companies.register_service(cur, company="acme", service="api", kind="api", actor=T)
     ok = {"company": "acme", "service": "api", "url": "https://api.example.com/health"}
     for bad, field in [
         ({"url": "ftp://x/health"}, "url"), ({"url": "http:///nohost"}, "url"), ({"url": "//x/h"}, "url"),
@@ -350,19 +361,19 @@ def test_targets_are_validated(cur) -> None:
         ({"timeout_s": 30, "interval_s": 10}, "timeout_s"), ({"service": "nope"}, "service"),
     ]:  # fmt: skip
         with pytest.raises(InvalidError) as err:
-            targets.add_target(cur, **{**ok, **bad}, actor="t")
+            targets.add_target(cur, **{**ok, **bad}, actor=T)
         assert err.value.field == field, bad
-    created = targets.add_target(cur, **ok, format="health+json", timeout_s=2, interval_s=15, actor="t")
+    created = targets.add_target(cur, **ok, format="health+json", timeout_s=2, interval_s=15, actor=T)
     assert (created.format, created.timeout_s, created.interval_s) == ("health+json", 2.0, 15.0)
     with pytest.raises(AlreadyExistsError):
-        targets.add_target(cur, **ok, actor="t")
+        targets.add_target(cur, **ok, actor=T)
 
 
 def test_the_collector_reads_targets_and_records_every_probe(cur) -> None:
-    companies.register_service(cur, company="acme", service="api", kind="api", actor="t")
-    companies.register_service(cur, company="other", service="api", kind="api", actor="t")
-    mine = targets.add_target(cur, company="acme", service="api", url="http://127.0.0.1:9/h", actor="t")
-    theirs = targets.add_target(cur, company="other", service="api", url="http://127.0.0.1:9/h", actor="t")
+    companies.register_service(cur, company="acme", service="api", kind="api", actor=T)
+    companies.register_service(cur, company="other", service="api", kind="api", actor=T)
+    mine = targets.add_target(cur, company="acme", service="api", url="http://127.0.0.1:9/h", actor=T)
+    theirs = targets.add_target(cur, company="other", service="api", url="http://127.0.0.1:9/h", actor=T)
     listed = targets.list_targets(cur)
     assert listed == [mine.probe_target(), theirs.probe_target()] and isinstance(listed[0], Target)
     assert targets.list_targets(cur, company="other") == [theirs.probe_target()]
@@ -381,10 +392,10 @@ def test_the_collector_reads_targets_and_records_every_probe(cur) -> None:
 
 
 def test_another_companys_target_is_as_unknown_as_a_missing_one(cur) -> None:
-    companies.register_service(cur, company="other", service="api", kind="api", actor="t")
-    theirs = targets.add_target(cur, company="other", service="api", url="http://127.0.0.1:9/h", actor="t")
+    companies.register_service(cur, company="other", service="api", kind="api", actor=T)
+    theirs = targets.add_target(cur, company="other", service="api", url="http://127.0.0.1:9/h", actor=T)
     for company, target_id in (("acme", theirs.id), ("acme", 10**9)):
         with pytest.raises(NotFoundError):
-            targets.remove_target(cur, company=company, id=target_id, actor="t")
-    targets.remove_target(cur, company="other", id=str(theirs.id), actor="t")
+            targets.remove_target(cur, company=company, id=target_id, actor=T)
+    targets.remove_target(cur, company="other", id=str(theirs.id), actor=T)
     assert targets.list_targets(cur) == []

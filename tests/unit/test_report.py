@@ -15,6 +15,7 @@ from calmops.reports.markdown import escape
 from calmops.store import close_db, cursor, get_db
 from calmops.workflow import customer, escalation
 from tests.app.test_incidents import use_replayed_world
+from tests.people import person
 
 SCHEMA = Path(__file__).resolve().parents[2] / "calmops" / "reports" / "incident-report.schema.json"
 XSS_TITLE = '<script>alert("title")</script> [click](javascript:alert(1)) ![x](http://evil.example/x.png)'
@@ -46,18 +47,20 @@ def world(tmp_path_factory, request):
         if r["status"] == "proposed"
     )
     workflow.approve(db, company=company, incident_id=incident_id, recommendation_id=rec["id"],
-                     expected_version=rec["version"], actor="maria.lopez", note=XSS_NOTE,
+                     expected_version=rec["version"], actor=person("maria.lopez"), note=XSS_NOTE,
                      confirm=True)  # fmt: skip
-    workflow.add_note(db, company=company, incident_id=incident_id, actor="sam.okafor", text=XSS_NOTE)
-    escalation.escalate(db, company=company, incident_id=incident_id, actor="sam.okafor",
+    workflow.add_note(db, company=company, incident_id=incident_id, actor=person("sam.okafor"), text=XSS_NOTE)
+    escalation.escalate(db, company=company, incident_id=incident_id, actor=person("sam.okafor"),
                         reason="customers are waiting", note=XSS_NOTE)  # fmt: skip
     draft = customer.draft(db, company=company, incident_id=incident_id, text=XSS_MESSAGE,
-                           state="investigating", actor="sam.okafor")  # fmt: skip
+                           state="investigating", actor=person("sam.okafor"))  # fmt: skip
     customer.approve_message(
-        db, company=company, incident_id=incident_id, version=draft["version"], actor="li.wei"
+        db, company=company, incident_id=incident_id, version=draft["version"], actor=person("li.wei")
     )
-    customer.mark_sent(db, company=company, incident_id=incident_id, version=draft["version"], actor="li.wei")
-    workflow.resolve(db, company=company, incident_id=incident_id, actor="sam.okafor", note="fixed",
+    customer.mark_sent(
+        db, company=company, incident_id=incident_id, version=draft["version"], actor=person("li.wei")
+    )
+    workflow.resolve(db, company=company, incident_id=incident_id, actor=person("sam.okafor"), note="fixed",
                      customer_impact=True)  # fmt: skip
     data = reports.report_data(cursor(), company=company, incident_id=incident_id)
     other_titles = [
