@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS
-from tests.e2e.browser import browser_page, wait_idle
+from tests.e2e.browser import browser_page, sign_in, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 CARD = ".st-key-brief_card"
+COMPANY = "bluebird-logistics"
 
 
-def _briefed_incident(url: str) -> tuple[str, int, dict]:
-    company = requests.get(f"{url}/api/ops/companies", timeout=10).json()["companies"][0]["company"]
-    listed = requests.get(f"{url}/api/ops/incidents", params={"company": company}, timeout=10).json()
+def _briefed_incident(url: str, http) -> tuple[str, int, dict]:
+    company = COMPANY
+    listed = http.get(f"{url}/api/ops/incidents", params={"company": company}, timeout=10).json()
     incident_id = next(i["id"] for i in listed["incidents"] if i["recommendation"])
-    detail = requests.get(f"{url}/api/ops/incidents/{incident_id}", params={"company": company}, timeout=10)
+    detail = http.get(f"{url}/api/ops/incidents/{incident_id}", params={"company": company}, timeout=10)
     return company, incident_id, detail.json()["brief"]
 
 
-def test_the_brief_card_reads_like_the_api(live_server) -> None:
-    company, incident_id, brief = _briefed_incident(live_server.url)
+def test_the_brief_card_reads_like_the_api(live_server, api) -> None:
+    company, incident_id, brief = _briefed_incident(live_server.url, api(COMPANY))
     with browser_page(height=1400) as page:
-        page.goto(f"{live_server.url}/", timeout=60_000)  # warm up: the first run compiles every page
+        sign_in(page, live_server.url, "bluebird-viewer")  # also the warm-up: every page compiles
         wait_idle(page)
         page.goto(f"{live_server.url}/incident?company={company}&id={incident_id}", timeout=60_000)
         page.wait_for_selector(CARD, timeout=60_000)

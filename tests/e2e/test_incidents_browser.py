@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS
-from tests.e2e.browser import CHART, browser_page, wait_idle
+from tests.e2e.browser import CHART, browser_page, sign_in, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -18,14 +17,13 @@ TABLE = '[data-testid="stDataFrame"]'
 ROW_PX = 35  # the list's header and rows are this tall; the tick box sits in the first column
 
 
-def _first_company(url: str) -> str:
-    return requests.get(f"{url}/api/ops/companies", timeout=10).json()["companies"][0]["company"]
+COMPANY = "bluebird-logistics"
 
 
 def test_the_list_opens_an_incident_with_its_timeline_and_charts(live_server) -> None:
-    company = _first_company(live_server.url)
+    company = COMPANY
     with browser_page(height=1400) as page:
-        page.goto(f"{live_server.url}/", timeout=60_000)  # warm up: the first run compiles every page
+        sign_in(page, live_server.url, "bluebird-viewer")  # also the warm-up: every page compiles
         wait_idle(page)
         page.goto(f"{live_server.url}/company/{company}/ops/incidents", timeout=60_000)
         page.wait_for_selector(TABLE, timeout=60_000)
@@ -55,9 +53,9 @@ def test_the_list_opens_an_incident_with_its_timeline_and_charts(live_server) ->
 
 
 def test_an_unknown_incident_says_so(live_server) -> None:
-    company = _first_company(live_server.url)
+    company = COMPANY
     with browser_page() as page:
-        page.goto(f"{live_server.url}/incident?company={company}&id=987654321", timeout=60_000)
+        sign_in(page, live_server.url, "bluebird-viewer", path=f"/incident?company={company}&id=987654321")
         expect(page.get_by_text("No incident 987654321 in")).to_be_visible(timeout=60_000)
         expect(page.get_by_role("link", name="All incidents")).to_be_visible()
         assert page.get_by_text("Traceback").count() == 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.e2e.browser import browser_page
 
@@ -16,14 +15,18 @@ ARTIFACTS = ROOT / "test-artifacts"
 COMPANY = "bluebird-logistics"
 
 
-def test_the_html_report_shows_its_charts_offline(live_server) -> None:
-    api = f"{live_server.url}/api/ops"
-    found = requests.get(
-        f"{api}/incidents", params={"company": COMPANY, "status": "resolved", "limit": 1}, timeout=60
+def test_the_html_report_shows_its_charts_offline(live_server, api) -> None:
+    http = api(COMPANY)
+    found = http.get(
+        f"{live_server.url}/api/ops/incidents",
+        params={"company": COMPANY, "status": "resolved", "limit": 1},
+        timeout=60,
     )
     incident_id = found.json()["incidents"][0]["id"]
-    answer = requests.get(
-        f"{api}/incidents/{incident_id}/report", params={"company": COMPANY, "format": "html"}, timeout=60
+    answer = http.get(
+        f"{live_server.url}/api/ops/incidents/{incident_id}/report",
+        params={"company": COMPANY, "format": "html"},
+        timeout=60,
     )
     assert answer.status_code == 200 and len(answer.content) <= 8 * 1024 * 1024
     ARTIFACTS.mkdir(exist_ok=True)

@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from calmops.store import Database
 from tests.conftest import ARTIFACTS
-from tests.e2e.browser import browser_page, wait_idle
+from tests.e2e.browser import api_session, browser_page, sign_in, wait_idle
 from tests.servers import Server, build_demo, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -46,7 +45,9 @@ def choose(page, label: str, option: str) -> None:
 
 def test_a_scenario_started_on_the_page_opens_its_incident(quick_server: Server) -> None:
     url = quick_server.url
+    http = api_session(url, "cedar-couriers")
     with browser_page(height=1400) as page:
+        sign_in(page, url, "cedar-operator")
         page.goto(f"{url}/company/cedar-couriers/ops/health", timeout=60_000)
         wait_idle(page)
         page.get_by_text("Live demo scenarios").click()
@@ -59,7 +60,7 @@ def test_a_scenario_started_on_the_page_opens_its_incident(quick_server: Server)
         incident = None
         deadline = time.monotonic() + 90
         while incident is None and time.monotonic() < deadline:
-            found = requests.get(
+            found = http.get(
                 f"{url}/api/ops/incidents", params={"company": "cedar-couriers", "status": "open"}, timeout=30
             ).json()["incidents"]
             incident = next((i for i in found if i["title"] == title), None)
