@@ -280,8 +280,8 @@ def _recent_failures(cur: Cursor, *, column: str, value: str, since: datetime) -
     """Failures since the last success (for the name) within the window."""
     return cur.execute(
         f"""SELECT count(*) FROM login_attempts WHERE {column} = ? AND ts >= ? AND NOT ok
-            AND ts > coalesce((SELECT max(ts) FROM login_attempts WHERE {column} = ? AND ok), ?)""",
-        [value, since, value, since],
+            AND id > coalesce((SELECT max(id) FROM login_attempts WHERE {column} = ? AND ok), 0)""",
+        [value, since, value],
     ).fetchall()[0][0]
 
 

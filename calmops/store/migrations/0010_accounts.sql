@@ -46,6 +46,7 @@ CREATE TABLE sessions (
 );
 
 CREATE TABLE login_attempts (
+    id       BIGINT PRIMARY KEY DEFAULT nextval('ids'),  -- the order of attempts, even within a tick
     company  VARCHAR,                       -- installation-level: NULL
     name     VARCHAR NOT NULL,              -- the name typed (lower case), known or not
     client   VARCHAR NOT NULL,              -- the client's address
