@@ -36,7 +36,10 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory):
-    """One real server per test session, over a small demo world built by the CLI."""
+    """One real server per test session, over a small demo world built by the CLI. Its API answers
+    only tokens: ``live_server.token(company, role)`` (roles viewer, operator, lead, admin, ingest;
+    company None: the installation-wide admin's), ``live_server.client(company, role)`` a session
+    sending one, ``live_server.mint(company, role)`` a new one for a company a test made."""
     from tests.servers import build_demo, running_server
 
     folder = tmp_path_factory.mktemp("server")
