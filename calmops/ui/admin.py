@@ -108,7 +108,7 @@ def users_section(company: str, tz: tzinfo) -> None:
 def _add_user_form(company: str) -> None:
     with st.form("admin_add_user", border=True):
         st.markdown("**Add an account** with a role here")
-        name = st.text_input("Name", key="admin_new_name", placeholder="maria.lopez", help="a-z, 0-9, . _ -")
+        name = st.text_input("Name", key="admin_new_name", placeholder="ada.lovelace", help="a-z, 0-9, . _ -")
         email = st.text_input(
             "Email (optional)", key="admin_new_email", help="Single sign-on finds the account by it"
         )
