@@ -75,8 +75,9 @@ async def authenticate(request: Request, *, token_in_query: bool = False) -> Ide
     secret = bearer(request, token_in_query=token_in_query)
     found = await in_store(_identity, secret) if secret else None
     if found is None:
-        why = "a valid API token" if secret else "an API token"
-        raise ApiError(401, f"this API needs {why}: send 'Authorization: Bearer <token>' (see README, API)")
+        if secret:
+            raise ApiError(401, "the API token is not valid (mistyped, revoked or from another installation)")
+        raise ApiError(401, "no API token: send 'Authorization: Bearer <token>'")
     request.state.identity = found
     return found
 
