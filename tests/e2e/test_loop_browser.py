@@ -21,9 +21,10 @@ from playwright.sync_api import expect
 
 from tests import synthetic as syn
 from tests.conftest import ARTIFACTS
-from tests.e2e.browser import browser_page, wait_idle
+from tests.e2e.browser import browser_page, sign_in, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
+PASSWORD = "a long test password 42"
 TABLE = '[data-testid="stDataFrame"]'
 ROW_PX = 35
 CARD = ".st-key-brief_card"
@@ -56,13 +57,13 @@ def receiver():
     server.shutdown()
 
 
-def _push(url: str, company: str, service: str, metric: str, value: float) -> None:
+def _push(http, url: str, company: str, service: str, metric: str, value: float) -> None:
     stamp = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     body = {
         "company": company,
         "snapshots": [{"service": service, "metric": metric, "ts": stamp, "value": value}],
     }
-    assert requests.post(f"{url}/api/ops/snapshots", json=body, timeout=30).ok
+    assert http.post(f"{url}/api/ops/snapshots", json=body, timeout=30).ok
 
 
 def _until(check, timeout_s: float = 60, every_s: float = 1.0):
@@ -75,41 +76,47 @@ def _until(check, timeout_s: float = 60, every_s: float = 1.0):
     raise AssertionError("timed out waiting")
 
 
-def _named(page) -> None:
-    """Say who acts, when this browser session has not said it yet."""
-    asked = page.get_by_role("textbox", name="Your name")
-    if asked.count():
-        asked.first.fill("maria.lopez")
-        page.get_by_role("button", name="Continue").first.click()
-        wait_idle(page)
+def _store_with_an_admin(path) -> str:
+    """A store without the demo, holding only the installation's admin (the CLI makes the first one)
+    and an installation-wide admin token for the test's API calls; returns the token."""
+    from calmops.auth import Role, system
+    from calmops.auth import service as accounts
+    from calmops.store import Database
+
+    db = Database(path)
+    cur = db.cursor()
+    accounts.add_user(cur, name="root", company=None, role=Role.ADMIN, actor=system(), password=PASSWORD)
+    _, secret = accounts.create_token(cur, company=None, role=Role.ADMIN, name="e2e", actor=system())
+    db.close()
+    return secret
 
 
-def _incident(url: str, company: str, incident_id: int) -> dict:
-    return requests.get(
-        f"{url}/api/ops/incidents/{incident_id}", params={"company": company}, timeout=30
-    ).json()
+def _incident(http, url: str, company: str, incident_id: int) -> dict:
+    return http.get(f"{url}/api/ops/incidents/{incident_id}", params={"company": company}, timeout=30).json()
 
 
 def test_the_whole_loop(tmp_path, receiver) -> None:
     from tests.servers import running_server
 
     env = {"CALMOPS_DEMO": "0", "CALMOPS_SETTLE_S": str(SETTLE_S)}
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {_store_with_an_admin(tmp_path / 'loop.duckdb')}"
     with running_server(
         tmp_path / "loop.duckdb", ARTIFACTS / "loop-server.log", interval_s=2, env=env
     ) as server:
         url = server.url
         scenario = syn.make_scenario("queue_backlog", 3, severity=0.35)
         company, root = scenario.company, scenario.root
-        injected = syn.replay(url, scenario)
+        injected = syn.replay(url, scenario, session=http)
         hook = {"company": company, "action": "*", "url": receiver, "secret": "s" * 24, "actor": "setup"}
-        assert requests.post(f"{url}/api/ops/executors", json=hook, timeout=30).ok
-        found = syn.settle(url, company, at_least=1, timeout_s=60)
-        primary = syn.primary_incident(url, injected, found, brief_timeout_s=20)
+        assert http.post(f"{url}/api/ops/executors", json=hook, timeout=30).ok
+        found = syn.settle(url, company, at_least=1, timeout_s=60, session=http)
+        primary = syn.primary_incident(url, injected, found, brief_timeout_s=20, session=http)
         assert primary and primary["brief"]["recommendation"]["action"] == "pause_batch_jobs"
         incident_id = primary["id"]
 
         with browser_page(height=2400) as page:
-            page.goto(f"{url}/", timeout=60_000)  # warm up: the first run compiles every page
+            sign_in(page, url, "root", PASSWORD)  # also the warm-up: the first run compiles every page
             wait_idle(page)
             page.goto(f"{url}/company/{company}/ops/incidents", timeout=60_000)
             page.wait_for_selector(TABLE, timeout=60_000)
@@ -125,8 +132,7 @@ def test_the_whole_loop(tmp_path, receiver) -> None:
             expect(card.get_by_text("Queue backlog").first).to_be_visible()
             expect(card.get_by_text("Pause batch jobs").first).to_be_visible()
 
-            # approve, as a named operator
-            _named(page)
+            # approve, as the signed-in admin
             page.get_by_role("button", name="Approve").click()
             wait_idle(page)
             expect(page.get_by_text("Approved: pause batch jobs").first).to_be_visible(timeout=30_000)
@@ -134,12 +140,12 @@ def test_the_whole_loop(tmp_path, receiver) -> None:
 
             # the queue comes down; after the settle time the verdict lands on the timeline
             for _ in range(3):
-                _push(url, company, root, "queue_depth", 5.0)
+                _push(http, url, company, root, "queue_depth", 5.0)
                 time.sleep(SETTLE_S / 2)
-            _push(url, company, root, "queue_depth", 4.0)
+            _push(http, url, company, root, "queue_depth", 4.0)
 
             def judged() -> bool:
-                timeline = _incident(url, company, incident_id)["timeline"]
+                timeline = _incident(http, url, company, incident_id)["timeline"]
                 return any(e["kind"] == "verification" and "pause" in e["message"].lower() for e in timeline)
 
             _until(judged, timeout_s=60)
@@ -151,19 +157,18 @@ def test_the_whole_loop(tmp_path, receiver) -> None:
 
             # resolve
             page.get_by_text("Act on this incident").click()
-            _named(page)  # a reload is a new session: the name is asked again
+            # a reload is a new session: the cookie keeps it signed in
             page.get_by_role("textbox", name="Resolution note").fill(
                 "backlog drained after pausing the import"
             )
             page.get_by_text("No", exact=True).first.click()
             page.get_by_role("button", name="Resolve").click()
             wait_idle(page)
-            _until(lambda: _incident(url, company, incident_id)["status"] == "resolved", timeout_s=30)
+            _until(lambda: _incident(http, url, company, incident_id)["status"] == "resolved", timeout_s=30)
             page.reload()
             wait_idle(page)
 
             # save the review, then apply a threshold proposal
-            _named(page)
             page.get_by_role("button", name="Save review").click()
             wait_idle(page)
             expect(page.get_by_text("Review saved").first).to_be_visible(timeout=30_000)
@@ -177,6 +182,6 @@ def test_the_whole_loop(tmp_path, receiver) -> None:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "loop.png"))
 
-        kinds = [e["kind"] for e in _incident(url, company, incident_id)["timeline"]]
+        kinds = [e["kind"] for e in _incident(http, url, company, incident_id)["timeline"]]
         for kind in ("detected", "brief", "approved", "executed", "verification", "resolved", "review"):
             assert kind in kinds, kinds
