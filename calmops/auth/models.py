@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from calmops.errors import Forbidden, NotFound
+from calmops.errors import Forbidden, NotFound, Unauthenticated
 
 
 class Role(StrEnum):
@@ -111,11 +111,11 @@ def system(name: str = "system") -> Identity:
     return Identity(name=name, kind="system", everywhere=Role.ADMIN)
 
 
-def require(identity: Identity | None, permission: Permission, company: str) -> str:
+def require(identity: object, permission: Permission, company: str) -> str:
     """The identity's name when it may do ``permission`` in ``company``. A company it holds no role
     in is answered as unknown (404, no hint it exists); a role too low is 403 with what it needs."""
-    if identity is None:
-        raise NotFound(f"unknown company {company!r}", field="company")
+    if not isinstance(identity, Identity):
+        raise Unauthenticated("sign in first: every change records who made it", field="actor")
     role = identity.role_in(company)
     if role is None:
         raise NotFound(f"unknown company {company!r}", field="company")
