@@ -142,7 +142,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         answer = requests.get(f"{url}/api/ops/health", params=params, headers=_headers(), timeout=60)
         body = answer.json()
         if not answer.ok:
-            print(f"error: {body.get('error', answer.text)}", file=sys.stderr)
+            print(f"error: {_error_text(answer.status_code, body)}", file=sys.stderr)
             return 1
     else:
         body = _check_offline(args.company)

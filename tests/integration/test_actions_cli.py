@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import requests
 
 from calmops.cli import main
 from tests.integration.test_cli_registry import NO_SERVER, calmops, ok
@@ -55,28 +54,30 @@ def test_executor_commands_straight_on_the_store(
 @pytest.mark.server
 def test_executor_commands_and_the_api_through_a_running_server(live_server) -> None:
     company = f"t-{uuid.uuid4().hex[:12]}"
-    url = live_server.url
-    ok(calmops("company", "add", company, "--name", "Hook Freight", url=url))
+    url, api, token = live_server.url, live_server.client(), live_server.token()
+    ok(calmops("company", "add", company, "--name", "Hook Freight", url=url, token=token))
     done = calmops("executor", "set", "--company", company, "--action", "restart_service", "--url",
-                   "https://hooks.example/restart", "--secret", "a-long-enough-secret", url=url)  # fmt: skip
+                   "https://hooks.example/restart", "--secret", "a-long-enough-secret", url=url,
+                   token=token)  # fmt: skip
     assert "restart_service of" in ok(done) and "no server" not in done.stderr  # the server holds the file
-    listed = requests.get(f"{url}/api/ops/executors", params={"company": company}, timeout=10).json()
+    listed = api.get("executors", params={"company": company}).json()
     assert [(e["action"], e["url"], e["secret_hint"]) for e in listed["executors"]] == [
         ("restart_service", "https://hooks.example/restart", "…cret")
     ]
     assert listed["next"] is None and "a-long-enough-secret" not in str(listed)
-    made = requests.post(f"{url}/api/ops/executors", json={"company": company, "url": "https://hooks.example/all"},
-                         timeout=10)  # fmt: skip
+    made = api.post("executors", json={"company": company, "url": "https://hooks.example/all"})  # fmt: skip
     assert made.status_code == 201 and made.json()["action"] == "*" and len(made.json()["secret"]) >= 32
-    bad = requests.post(f"{url}/api/ops/executors", json={"company": company, "url": "nope"}, timeout=10)
+    bad = api.post("executors", json={"company": company, "url": "nope"})
     assert bad.status_code == 400 and bad.json()["field"] == "url"
-    gone = requests.delete(f"{url}/api/ops/executors", params={"company": company, "action": "*"}, timeout=10)
+    gone = api.delete("executors", params={"company": company, "action": "*"})
     assert gone.status_code == 204
-    again = requests.delete(
-        f"{url}/api/ops/executors", params={"company": company, "action": "*"}, timeout=10
-    )
+    again = api.delete("executors", params={"company": company, "action": "*"})
     assert again.status_code == 404
-    unknown = requests.get(f"{url}/api/ops/executors", params={"company": "no-such-co"}, timeout=10)
+    unknown = api.get("executors", params={"company": "no-such-co"})
     assert unknown.status_code == 404
-    out = ok(calmops("executor", "remove", "--company", company, "--action", "restart_service", url=url))
+    out = ok(
+        calmops(
+            "executor", "remove", "--company", company, "--action", "restart_service", url=url, token=token
+        )
+    )
     assert "removed the executor for restart_service" in out

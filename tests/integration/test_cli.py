@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import subprocess
 import sys
@@ -66,7 +67,10 @@ def test_check_names_an_unknown_company(demo_db: Path) -> None:
 
 @pytest.mark.server
 def test_check_goes_through_a_running_server(live_server) -> None:
-    done = calmops("check", env={"CALMOPS_URL": live_server.url, "CALMOPS_DB": str(live_server.db_path)})
+    env = {"CALMOPS_URL": live_server.url, "CALMOPS_DB": str(live_server.db_path)}
+    refused = calmops("check", env=env)  # the server wants a token
+    assert refused.returncode == 1 and "CALMOPS_TOKEN" in refused.stderr
+    done = calmops("check", env={**env, "CALMOPS_TOKEN": live_server.token()})
     assert done.returncode == 0, done.stderr
     assert "no server running" not in done.stderr
     assert "northwind-freight:" in done.stdout and "dispatch-worker" in done.stdout
@@ -95,13 +99,13 @@ def test_approve_from_the_cli_follows_the_golden_rule(demo_db: Path, tmp_path: P
     )
     assert refused.returncode == 1 and "golden rule" in refused.stderr
     declined = calmops("decline", str(incident_id), "--recommendation", str(rec_id), "--company", company,
-                       "--note", "not now", "--actor", "cli-tester", env=env)  # fmt: skip
+                       "--note", "not now", env=env)  # fmt: skip
     assert declined.returncode == 0, declined.stderr
     assert f"recommendation {rec_id}" in declined.stdout and "declined" in declined.stdout
     again = calmops(
         "approve", str(incident_id), "--recommendation", str(rec_id), "--company", company, env=env
     )
-    assert again.returncode == 1 and "already declined by cli-tester" in again.stderr
+    assert again.returncode == 1 and f"already declined by cli:{getpass.getuser()}" in again.stderr
     with duckdb.connect(str(path)) as con:
         refusals = con.execute("SELECT count(*) FROM audit_log WHERE action = 'approve.refused'").fetchall()[
             0

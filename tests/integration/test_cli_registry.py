@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -10,17 +11,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.servers import ROOT
 
 NO_SERVER = "http://127.0.0.1:9"
 
 
-def calmops(*args: str, db: Path | None = None, url: str = NO_SERVER, stdin: str | None = None):
+def calmops(
+    *args: str, db: Path | None = None, url: str = NO_SERVER, stdin: str | None = None, token: str = ""
+):
     import os
 
-    env = {**os.environ, "CALMOPS_URL": url, "CALMOPS_DEMO": "0"}
+    env = {**os.environ, "CALMOPS_URL": url, "CALMOPS_DEMO": "0", "CALMOPS_TOKEN": token}
     if db is not None:
         env["CALMOPS_DB"] = str(db)
     return subprocess.run(
@@ -124,24 +126,23 @@ def test_a_bad_push_file_is_refused_whole(tmp_path: Path) -> None:
 @pytest.mark.server
 def test_the_same_commands_go_through_a_running_server(live_server) -> None:
     company = f"t-{uuid.uuid4().hex[:12]}"
-    url = live_server.url
-    done = calmops("company", "add", company, "--name", "CLI Freight", url=url, db=live_server.db_path)
+    url, token = live_server.url, live_server.token()
+    api = live_server.client()
+    cli = functools.partial(calmops, url=url, token=token)
+    done = cli("company", "add", company, "--name", "CLI Freight", db=live_server.db_path)
     assert "added company" in ok(done) and "no server" not in done.stderr  # the server holds the file
-    ok(calmops("service", "add", "--company", company, "--service", "api", "--kind", "api", url=url))
-    refused(calmops("service", "add", "--company", company, "--service", "api", "--kind", "api", url=url),
+    ok(cli("service", "add", "--company", company, "--service", "api", "--kind", "api", url=url, token=token))
+    refused(cli("service", "add", "--company", company, "--service", "api", "--kind", "api"),
             "already exists")  # fmt: skip
-    out = ok(calmops("target", "add", "--company", company, "--service", "api", "--url",
-                     "http://127.0.0.1:9/health", url=url))  # fmt: skip
+    out = ok(cli("target", "add", "--company", company, "--service", "api", "--url",
+                 "http://127.0.0.1:9/health"))  # fmt: skip
     target_id = out.split("added target ")[1].split(":")[0]
-    assert f"{target_id}  api" in ok(calmops("target", "list", "--company", company, url=url))
+    assert f"{target_id}  api" in ok(cli("target", "list", "--company", company))
     text = "# TYPE cpu_pct gauge\ncpu_pct 12\n"
-    out = ok(calmops("ingest", "-", "--company", company, "--service", "api", url=url, stdin=text))
+    out = ok(cli("ingest", "-", "--company", company, "--service", "api", stdin=text))
     assert "accepted 1 snapshots" in out
-    health = requests.get(f"{url}/api/ops/health", params={"company": company}, timeout=30).json()
+    health = api.get("health", params={"company": company}).json()
     assert [s["metrics"].get("cpu_pct") for s in health["services"]] == [12.0]
-    refused(calmops("target", "remove", "1", "--company", company, url=url), "no target")
-    ok(calmops("target", "remove", target_id, "--company", company, url=url))
-    assert (
-        requests.get(f"{url}/api/ops/targets", params={"company": company}, timeout=10).json()["targets"]
-        == []
-    )
+    refused(cli("target", "remove", "1", "--company", company), "no target")
+    ok(cli("target", "remove", target_id, "--company", company))
+    assert api.get("targets", params={"company": company}).json()["targets"] == []

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 from pypdf import PdfReader
 
 from calmops.reports import period
@@ -165,10 +164,8 @@ def test_bad_periods_and_unknown_company(world) -> None:
 
 @pytest.mark.server
 def test_the_api_answers_files_and_errors(live_server) -> None:
-    url = f"{live_server.url}/api/ops/reports/period"
-    company = requests.get(f"{live_server.url}/api/ops/companies", timeout=30).json()["companies"][0][
-        "company"
-    ]
+    api, url = live_server.client(), "reports/period"
+    company = api.get("companies").json()["companies"][0]["company"]
     now = datetime.now(UTC)
     since, until = (
         (now - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -181,12 +178,12 @@ def test_the_api_answers_files_and_errors(live_server) -> None:
         ("html", "text/html"),
         ("pdf", "application/pdf"),
     ):
-        answer = requests.get(url, params={**ok, "format": fmt}, timeout=60)
+        answer = api.get(url, params={**ok, "format": fmt}, timeout=60)
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-type"].startswith(kind)
         assert f'filename="calmops-period-{company}-' in answer.headers["content-disposition"]
         assert answer.headers["content-disposition"].endswith(f'.{fmt}"')
-    body = requests.get(url, params=ok, timeout=60).json()
+    body = api.get(url, params=ok, timeout=60).json()
     assert body["company"]["company"] == company and body["totals"]["incidents"] >= 1
     for params, status, field in (
         ({**ok, "format": "docx"}, 400, "format"),
@@ -197,6 +194,11 @@ def test_the_api_answers_files_and_errors(live_server) -> None:
         ({**ok, "company": "nobody-here"}, 404, "company"),
         ({**ok, "company": ""}, 400, "company"),
     ):
-        answer = requests.get(url, params=params, timeout=60)
+        answer = api.get(url, params=params, timeout=60)
         assert answer.status_code == status, (params, answer.text)
         assert answer.json().get("field") == field
+    viewer = live_server.client(company, "viewer")  # reading is enough for a report
+    assert viewer.get(url, params=ok).status_code == 200
+    others = [c for c, role in live_server.tokens if c not in (None, company) and role == "admin"]
+    hidden = live_server.client(others[0], "admin").get(url, params=ok)  # another company's admin
+    assert hidden.status_code == 404 and hidden.json()["error"] == f"unknown company {company!r}"
