@@ -106,10 +106,11 @@ class Verdict:
         return isinstance(eta, int | float) and eta > 0
 
 
-def judge(url: str, scenario: syn.Scenario) -> Verdict:
+def judge(url: str, token: str, scenario: syn.Scenario) -> Verdict:
     verdict = Verdict(scenario)
     try:
         with requests.Session() as session:
+            session.headers["Authorization"] = f"Bearer {token}"  # an admin of every company: makes each one
             verdict.injected = syn.replay(url, scenario, session=session)
             wanted = 0 if scenario.kind == "healthy" else 1
             verdict.incidents = syn.settle(
@@ -255,7 +256,7 @@ def accuracy(args: argparse.Namespace) -> tuple[int, int, int, int]:
             ) as server,
             ThreadPoolExecutor(max_workers=args.workers) as pool,
         ):
-            verdicts = list(pool.map(lambda sc: judge(server.url, sc), planned))
+            verdicts = list(pool.map(lambda sc: judge(server.url, server.token(), sc), planned))
     finally:
         if args.keep:
             print(f"(kept {folder})")

@@ -38,7 +38,7 @@ import orjson
 import pyarrow as pa
 import requests
 
-from calmops import companies, ingest
+from calmops import auth, companies, ingest
 from calmops.store import Database, snapshots, unit_of_work
 from calmops.vocabulary import CANONICAL_METRICS, ServiceKind
 
@@ -56,7 +56,7 @@ def build_store(path: Path, *, history_end: datetime, hours: float) -> int:
     """The company, its services and ``hours`` of history per series, loaded into the clustered table."""
     db = Database(path)
     cur = db.cursor()
-    companies.add_company(cur, company=COMPANY, name="Push Bench", actor="bench")
+    companies.add_company(cur, company=COMPANY, name="Push Bench", actor=auth.system("bench"))
     with unit_of_work(cur):
         for service in SERVICES:
             companies.add_service(cur, company=COMPANY, service=service, kind=ServiceKind.API)
@@ -199,6 +199,7 @@ def main() -> int:
         with running_server(path, folder / "server.log", interval_s=30, env={"CALMOPS_DEMO": "0"}) as server:
             url = f"{server.url}/api/ops/snapshots"
             with requests.Session() as session:
+                session.headers.update(server.headers(COMPANY, "ingest"))  # what a pushing service holds
                 gap = args.gap_ms / 1000
                 fresh_ms = timed_pushes(session, url, fresh, args.warmup, gap)
                 back_ms = timed_pushes(session, url, backdated, args.warmup, gap)
