@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from requests import Session
+    pass
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -83,27 +83,3 @@ def capture_health(
         open_health(page, base_url, company)
         page.screenshot(path=str(out))
     return out
-
-
-def make_token(base_url: str, company: str, role: str = "viewer", *, admin: str = "admin") -> str:
-    """A new API token for ``company``, made the way an admin does: on the Admin page (the store
-    belongs to the running server, so there is no other way in from outside)."""
-    with browser_page() as page:
-        sign_in(page, base_url, admin, path=f"/admin?company={company}")
-        wait_idle(page)
-        page.locator(".st-key-admin_token_name input").fill(f"e2e-{role}")
-        page.locator(".st-key-admin_token_role").click()
-        page.get_by_role("option", name=f"{role} — ").first.click()
-        page.get_by_role("button", name="Create token").click()
-        code = page.locator('[data-testid="stCode"] code').first
-        code.wait_for(timeout=30_000)
-        return code.inner_text().strip()
-
-
-def api_session(base_url: str, company: str, role: str = "viewer") -> Session:
-    """A ``requests`` session that calls the API with a fresh token of ``role`` in ``company``."""
-    import requests
-
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {make_token(base_url, company, role)}"
-    return session

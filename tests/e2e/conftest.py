@@ -21,15 +21,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def api(live_server):
-    """``api(company)``: a requests session with a viewer token for ``company`` on the live server
-    (made once per company on the Admin page, as an admin would)."""
-    from tests.e2e.browser import api_session
-
-    made: dict[str, object] = {}
-
-    def session(company: str):
-        if company not in made:
-            made[company] = api_session(live_server.url, company)
-        return made[company]
-
-    return session
+    """``api(company)``: a requests session with a viewer token of ``company`` on the live server
+    (the tokens the test server was given before it started; the Admin page's token form has its
+    own page test)."""
+    return lambda company: live_server.client(company, "viewer")

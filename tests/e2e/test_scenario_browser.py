@@ -12,7 +12,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from calmops.store import Database
 from tests.conftest import ARTIFACTS
-from tests.e2e.browser import api_session, browser_page, sign_in, wait_idle
+from tests.e2e.browser import browser_page, sign_in, wait_idle
 from tests.servers import Server, build_demo, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -45,7 +45,7 @@ def choose(page, label: str, option: str) -> None:
 
 def test_a_scenario_started_on_the_page_opens_its_incident(quick_server: Server) -> None:
     url = quick_server.url
-    http = api_session(url, "cedar-couriers")
+    http = quick_server.client("cedar-couriers", "viewer")
     with browser_page(height=1400) as page:
         sign_in(page, url, "cedar-operator")
         page.goto(f"{url}/company/cedar-couriers/ops/health", timeout=60_000)
