@@ -23,9 +23,10 @@ run: $(VENV)/.installed
 	$(PY) -m calmops demo --if-missing
 	$(PY) -m streamlit run server.py --server.address $(HOST) --server.port $(PORT)
 
-## Lint, then every test: unit, integration, pages (AppTest), API (real server), browser (Chromium).
+## Lint, then every test: unit, integration, pages (AppTest), API (real server), browser (Chromium),
+## on both cores (one worker per core; a test file stays on one worker, each worker has its own server).
 test: $(VENV)/.dev-installed lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .

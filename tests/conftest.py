@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,5 +46,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("server")
     db_path = folder / "calmops.duckdb"
     build_demo(db_path, days=2)
-    with running_server(db_path, ARTIFACTS / "server.log") as server:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # each parallel worker runs its own server
+    log = ARTIFACTS / (f"server-{worker}.log" if worker else "server.log")
+    with running_server(db_path, log) as server:
         yield server
