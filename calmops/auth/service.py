@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -430,21 +431,34 @@ def revoke_token(cur: Cursor, *, token_id: int, actor: Identity, company: str | 
         )
         audit(cur, company=token.company or INSTALLATION, ts=now, actor=who, action="token.revoke",
               entity="token", entity_id=str(token_id), before=token.to_json())  # fmt: skip
+    for digest in [d for d, (known, _) in _known.items() if known.id == token_id]:
+        _known.pop(digest, None)  # this process stops accepting it at once
     return _tokens(cur, "WHERE id = ?", [token_id])[0]
 
 
 _last_used: dict[int, datetime] = {}
+_known: dict[str, tuple[Token, float]] = {}  # digest → the token, and when it was read (monotonic)
+TOKEN_CACHE_S = 30.0
 
 
 def identity_for_token(cur: Cursor, secret: str | None) -> Identity | None:
-    """The identity a bearer token stands for; None for an unknown or revoked one. Its
-    ``last_used_at`` is written at most once a minute (a push per second must not pay a commit)."""
+    """The identity a bearer token stands for; None for an unknown or revoked one. A known token is
+    remembered for 30 s (every API call asks; a revocation through this process forgets it at once),
+    and its ``last_used_at`` is written at most once a minute (a push per second must not pay a
+    commit)."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    found = _tokens(cur, "WHERE digest = ? AND revoked_at IS NULL", [_digest(secret)])
-    if not found:
-        return None
-    token = found[0]
+    digest = _digest(secret)
+    cached = _known.get(digest)
+    if cached is not None and time.monotonic() - cached[1] < TOKEN_CACHE_S:
+        token = cached[0]
+    else:
+        found = _tokens(cur, "WHERE digest = ? AND revoked_at IS NULL", [digest])
+        if not found:
+            _known.pop(digest, None)
+            return None
+        token = found[0]
+        _known[digest] = (token, time.monotonic())
     now = clock.now()
     if now - _last_used.get(token.id, datetime.min.replace(tzinfo=now.tzinfo)) > timedelta(minutes=1):
         _last_used[token.id] = now
