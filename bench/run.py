@@ -41,6 +41,9 @@ PLAN_QUERY = (
 )
 
 
+BENCH_PASSWORD = "bench-viewer-password"  # the account the bench adds to its own stores
+
+
 def build(name: str) -> Path:
     path = DATA / f"calmops-{name}.duckdb"
     if path.exists():
@@ -158,18 +161,24 @@ def page_figures(path: Path, runs: int) -> tuple[list[float], list[int]]:
     """The Health page's server time per rerun (AppTest) and the size of each chart it ships."""
     from streamlit.testing.v1 import AppTest
 
-    from calmops import clock
+    from calmops import auth, clock
+    from calmops.auth import service as accounts
     from calmops.store import close_db, cursor
+    from calmops.ui.signin import SESSION_KEY
 
     os.environ["CALMOPS_DB"] = str(path)
     company, end = cursor().execute("SELECT min(company), max(ts) FROM latest").fetchall()[0]
+    viewer, _ = accounts.add_user(cursor(), name="bench-viewer", company=company, role="viewer",
+                                  actor=auth.system("bench"), password=BENCH_PASSWORD)  # fmt: skip
     clock.freeze(end)  # the page's live window ends "now": the end of the stored history
     try:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.query_params["company"] = company
-        at.run()
+        # A viewer's session, as the sign-in form opens one (the store checks it on every run).
+        at.session_state[SESSION_KEY] = accounts.open_session(cursor(), identity=accounts.identity_of(viewer))
         at.switch_page("pages/health.py").run()
         assert not at.exception, at.exception
+        assert at.get("plotly_chart"), "signed in, the Health page draws its charts"
         rerun = sample(lambda: at.run(), runs)
         sizes = [len(chart.proto.spec) for chart in at.get("plotly_chart")]
     finally:
