@@ -31,7 +31,9 @@ from calmops.api.registry import (
 )
 from calmops.api.scenarios import get_scenarios, post_scenarios
 
-PAGES = ("health", "incidents", "incident", "services", "targets", "rules", "runbook", "audit", "reports", "admin")
+PAGES = (
+    "health", "incidents", "incident", "services", "targets", "rules", "runbook", "audit", "reports", "admin",
+)  # fmt: skip
 
 
 async def company_page(request: Request) -> RedirectResponse | JSONResponse:
