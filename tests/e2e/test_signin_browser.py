@@ -48,3 +48,6 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_the_session(live_server) ->
         page.context.add_cookies([cookie])  # a copy of the old cookie: the store has forgotten it
         page.goto(f"{live_server.url}/health?company={COMPANY}", timeout=60_000)
         _signed_out(page)
+    log = live_server.log_path.read_text()
+    assert "calmops-demo" not in log and cookie["value"] not in log  # no password, no session in a log
+    assert cookie["value"].split(".")[0] not in log
