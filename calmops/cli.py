@@ -582,7 +582,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
         def offline(cur: Cursor) -> dict:
             change = scenarios.start if args.action == "start" else scenarios.stop
-            change(get_db(), company=args.company, service=args.service, pattern=args.pattern)
+            change(get_db(), company=args.company, service=args.service, pattern=args.pattern, actor=_local())
             return {}
 
         online = lambda: _api("POST", "scenarios", body=body)  # noqa: E731

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from calmops.api.common import ApiError, authorize, endpoint, in_store, require_company
+from calmops.api.common import ApiError, authorize, endpoint, identity, in_store, require_company
 from calmops.api.ingest import json_object
 from calmops.auth import Permission
 from calmops.demo import scenarios
@@ -55,9 +55,13 @@ def _change(request: Request, body: dict) -> tuple[int, dict]:
         raise ApiError(400, "service is required", "service")
     try:
         if action == "start":
-            started = scenarios.start(get_db(), company=company, service=service, pattern=pattern)
+            started = scenarios.start(
+                get_db(), company=company, service=service, pattern=pattern, actor=identity(request)
+            )
             return 201, {"scenario": episode_json(started)}
-        stopped = scenarios.stop(get_db(), company=company, service=service, pattern=pattern)
+        stopped = scenarios.stop(
+            get_db(), company=company, service=service, pattern=pattern, actor=identity(request)
+        )
     except scenarios.NoDemoWorldError as exc:
         raise ApiError(409, str(exc)) from None
     except scenarios.ScenarioError as exc:

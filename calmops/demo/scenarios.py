@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from calmops import runtime
+from calmops.auth.models import Identity, Permission, require
 from calmops.config import settings
 from calmops.demo import live as live_world
 from calmops.demo.episodes import Episode
@@ -52,11 +53,15 @@ def live(db: Database, *, company: str) -> list[Episode]:
     return [e for e in _simulation(db).scenarios(company) if e.ended_at is None]
 
 
-def start(db: Database, *, company: str, service: str, pattern: str) -> Episode:
+def start(db: Database, *, company: str, service: str, pattern: str, actor: Identity) -> Episode:
+    """Make a demo service misbehave now: it opens real incidents, so it takes what acting on
+    incidents does (an operator or above of the company)."""
+    require(actor, Permission.RESPOND, company)
     return _simulation(db).start_scenario(pattern, company, service)
 
 
-def stop(db: Database, *, company: str, service: str, pattern: str) -> list[Episode]:
+def stop(db: Database, *, company: str, service: str, pattern: str, actor: Identity) -> list[Episode]:
+    require(actor, Permission.RESPOND, company)
     return _simulation(db).stop_scenario(pattern, company, service)
 
 

@@ -50,7 +50,7 @@ def scenario_panel(company: str, services: list[str]) -> None:
         service = middle.selectbox("Service", services, key="scn_service")
         if right.button("Start", type="primary", key="scn_start"):
             try:
-                scenarios.start(db, company=company, service=service, pattern=pattern)
+                scenarios.start(db, company=company, service=service, pattern=pattern, actor=access.actor())
                 st.success(f"{PATTERN_LABELS[pattern]} started on {service}.", icon=":material/play_arrow:")
             except scenarios.ScenarioError as exc:
                 st.error(str(exc), icon=":material/error:")
@@ -64,5 +64,6 @@ def scenario_panel(company: str, services: list[str]) -> None:
             cols[0].markdown(f"**{label}** on `{episode.service}` · since {since}")
             key = f"scn_stop_{episode.service}_{episode.pattern.value}"
             if cols[1].button("Stop", key=key):
-                scenarios.stop(db, company=company, service=episode.service, pattern=episode.pattern.value)
+                scenarios.stop(db, company=company, service=episode.service, pattern=episode.pattern.value,
+                               actor=access.actor())  # fmt: skip
                 st.rerun()
