@@ -131,7 +131,7 @@ def check_seconds(value: object, *, field: str, default: float, low: float, high
 
 def check_id(value: object, *, field: str = "id") -> int:
     """A target id from JSON (an integer) or a query string (digits)."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidError("id must be a positive integer", field)

@@ -82,7 +82,7 @@ class ExecutorConfig:
 def _check_action(value: object) -> str:
     if value in (None, "", ANY_ACTION):
         return ANY_ACTION
-    if value not in {a.value for a in Action}:
+    if not isinstance(value, str) or value not in {a.value for a in Action}:
         names = ", ".join(a.value for a in Action)
         raise InvalidError(f"action must be one of {names}, or '*' for every action", "action")
     return str(value)

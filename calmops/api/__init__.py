@@ -48,7 +48,9 @@ async def company_page(request: Request) -> RedirectResponse | JSONResponse:
 
 @endpoint
 async def not_found(request: Request) -> JSONResponse:
-    """Authenticated too: without a token, which API routes exist is not said either."""
+    """Any other path or method under /api/ops: a JSON answer like every other error."""
+    if request.method not in ("GET", "POST", "PUT", "DELETE"):
+        return JSONResponse({"error": f"method {request.method} is not used by this API"}, status_code=405)
     return JSONResponse({"error": f"no such API route: {request.url.path}"}, status_code=404)
 
 
@@ -84,7 +86,9 @@ def routes() -> list[BaseRoute]:
         Route("/api/ops/executors", delete_executor, methods=["DELETE"]),
         *accounts.routes(),
         *demo.routes(),
-        Route("/api/ops/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
+        Route(
+            "/api/ops/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+        ),
     ]
 
 

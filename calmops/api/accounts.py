@@ -38,7 +38,7 @@ def _query_id(request: Request) -> int:
     raw = request.query_params.get("id")
     if raw is None:
         raise ApiError(400, "id is required (the token's id, from the list)", "id")
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise ApiError(400, "id must be a token's id (a whole number)", "id")
     return int(raw)
 

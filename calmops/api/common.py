@@ -4,6 +4,7 @@ errors as CONTRACT.md defines them, store work off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -15,6 +16,8 @@ from calmops.auth import Identity, Permission, allows, require
 from calmops.auth.service import identity_for_token
 from calmops.errors import WorkflowError
 from calmops.store import cursor
+
+log = logging.getLogger("calmops.api")
 
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -101,6 +104,11 @@ def endpoint(handler: Handler | None = None, *, token_in_query: bool = False):
                 return exc.response()
             except WorkflowError as exc:
                 return refusal(exc)
+            except Exception:  # our bug, not the client's: logged, and still a JSON answer
+                log.exception("API %s %s failed", request.method, request.url.path)
+                return JSONResponse(
+                    {"error": "internal error: the server could not answer this"}, status_code=500
+                )
 
         wrapped.__name__ = handle.__name__
         wrapped.__doc__ = handle.__doc__
@@ -180,7 +188,7 @@ def page(request: Request) -> tuple[int, str | None]:
     raw = request.query_params.get("limit")
     limit = DEFAULT_LIMIT
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
             raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}", "limit")
         limit = int(raw)
     return limit, request.query_params.get("cursor") or None
@@ -190,7 +198,7 @@ def id_cursor(after: str | None) -> int | None:
     """A cursor that is the previous page's last id (400 when it is anything else)."""
     if after is None:
         return None
-    if not after.isdigit():
+    if not (after.isascii() and after.isdigit()):
         raise ApiError(400, "cursor must be the value of 'next' from the previous page", "cursor")
     return int(after)
 

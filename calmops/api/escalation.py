@@ -33,7 +33,7 @@ from calmops.workflow import customer, escalation
 
 def _incident_id(request: Request, company: str) -> int:
     raw = request.path_params["incident_id"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ApiError(404, f"no incident {raw} in {company!r}", "id")
     return int(raw)
 
@@ -141,7 +141,7 @@ get_messages = _get(_messages)
 def _notifications(request: Request) -> dict:
     company = require_company(request)
     raw = request.query_params.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= notify.LIST_MAX:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= notify.LIST_MAX:
         raise ApiError(400, f"limit must be a whole number from 1 to {notify.LIST_MAX}", "limit")
     cur = cursor()
     return {

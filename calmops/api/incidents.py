@@ -120,7 +120,9 @@ def _one(request: Request) -> dict:
     company = require_company(request)
     raw = request.path_params["incident_id"]
     detail = (
-        incidents.get_incident(cursor(), company=company, incident_id=int(raw)) if raw.isdigit() else None
+        incidents.get_incident(cursor(), company=company, incident_id=int(raw))
+        if raw.isascii() and raw.isdigit()
+        else None
     )
     if detail is None:
         raise ApiError(404, f"no incident {raw} in {company!r}", "id")

@@ -44,7 +44,7 @@ def media_type(request: Request) -> str:
 async def read_body(request: Request, *, limit: int = ingest.MAX_BODY_BYTES) -> bytes:
     """The raw body, refused with 413 as soon as it is known to exceed ``limit``."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"the body is larger than {limit // (1024 * 1024)} MB")
     chunks, size = [], 0
     async for chunk in request.stream():

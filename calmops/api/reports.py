@@ -29,7 +29,7 @@ def _report(request: Request) -> tuple[bytes, str, str]:
     if fmt not in reports.FORMATS:
         raise ApiError(400, f"format must be one of {', '.join(reports.FORMATS)}", "format")
     raw = request.path_params["incident_id"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ApiError(404, f"no incident {raw} in {company!r}", "id")
     return reports.build(cursor(), company=company, incident_id=int(raw), fmt=fmt)
 

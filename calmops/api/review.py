@@ -57,7 +57,7 @@ def body_company(request: Request, body: dict, allowed: tuple[str, ...], permiss
 
 def _incident_id(request: Request, company: str) -> int:
     raw = request.path_params["incident_id"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ApiError(404, f"no incident {raw} in {company!r}", "id")
     return int(raw)
 
@@ -68,7 +68,7 @@ async def get_review(request: Request) -> JSONResponse:
     incident_id = _incident_id(request, company)
     raw = request.query_params.get("version")
     if raw is not None:
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise ApiError(400, "version must be a saved review's version number", "version")
         return await answer(
             lambda: review.get_version(cursor(), company=company, incident_id=incident_id, version=int(raw))

@@ -58,7 +58,7 @@ def _check(verb: str, request: Request, body: dict) -> int:
     company = authorize(request, body.get("company"), permission)
     check_fields(body, params)
     raw = request.path_params["incident_id"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ApiError(404, f"no incident {raw} in {company!r}", "id")
     return int(raw)
 

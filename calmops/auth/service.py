@@ -175,6 +175,9 @@ def add_user(
         raise Invalid("name must be 2–63 characters: a-z, 0-9, '.', '_', '-'", field="name")
     name = name.strip().lower()
     granted = _role(role)
+    if granted is Role.INGEST:
+        raise Invalid("ingest is for machines: give it to an API token; a person is viewer or above",
+                      field="role")  # fmt: skip
     if email is not None and email != "":
         if not isinstance(email, str) or not EMAIL.match(email.strip()):
             raise Invalid("email must look like name@example.com", field="email")

@@ -181,7 +181,7 @@ def _shorten(text: str, size: int = 300) -> str:
 
 def _read_body(response: requests.Response, budget_end: float, timeout_s: float) -> bytes:
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise _Failed(f"body of {int(declared):,} bytes is over the 10 MB limit", response.status_code)
     chunks: list[bytes] = []
     size = 0

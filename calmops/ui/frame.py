@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from calmops import clock, runtime, timefmt
-from calmops.auth import Identity
+from calmops.auth import Identity, Permission
 from calmops.companies import Company, list_companies
 from calmops.config import settings
 from calmops.health.models import CollectorState
@@ -86,7 +86,7 @@ def choose_company(cur: Cursor, identity: Identity) -> Company | None:
     ``unknown_company_notice`` and the frame falls back to the session's company or the first one.
     Returns None when the identity sees no company (an empty store, or no role anywhere).
     """
-    companies = [c for c in list_companies(cur) if identity.sees(c.company)]
+    companies = [c for c in list_companies(cur) if identity.can(Permission.READ, c.company)]
     if not companies:
         st.session_state.pop(COMPANY_KEY, None)
         st.session_state.pop(NAME_KEY, None)

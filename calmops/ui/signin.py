@@ -71,11 +71,16 @@ def sso_provider() -> str | None:
 
 
 def _sso_user() -> tuple[bool, str | None]:
+    """Signed in with the provider, and the email it vouches for: none when the provider says the
+    address is not verified (someone could have typed anyone's), else the email claim."""
     try:
         logged_in = bool(st.user.is_logged_in)
         email = st.user.get("email") if logged_in else None
+        verified = st.user.get("email_verified", True) if logged_in else False
     except Exception:
         return False, None
+    if verified is False or (isinstance(verified, str) and verified.lower() == "false"):
+        email = None
     return logged_in, email if isinstance(email, str) and email else None
 
 

@@ -335,7 +335,15 @@ def test_the_alert_webhook_takes_its_token_in_the_url(live_server, fresh) -> Non
 # --- hostile query strings
 
 
-HOSTILE = ("' OR '1'='1", "1; DROP TABLE incidents; --", "x' UNION SELECT * FROM api_tokens --", "%00")
+# SQL, a NUL, and digits that are not ASCII ("²" passes str.isdigit but not int()).
+HOSTILE = (
+    "' OR '1'='1",
+    "1; DROP TABLE incidents; --",
+    "x' UNION SELECT * FROM api_tokens --",
+    "%00",
+    "²",
+    "١٢",
+)
 
 
 def _counts(server, company: str) -> tuple:
@@ -400,6 +408,18 @@ def test_injection_strings_are_refused_and_change_nothing(live_server, fresh) ->
         found = reader.get("audit", params={"company": fresh, "actor": bad, "action": bad, "entity_id": bad})
         assert found.status_code == 200 and found.json()["audit"] == []  # bound parameters: matched as text
     assert _counts(live_server, fresh) == before
+
+
+def test_an_odd_method_or_a_wrong_type_is_a_json_4xx(live_server, fresh) -> None:
+    admin = live_server.client()
+    for method in ("PATCH", "OPTIONS"):
+        answer = admin.request(method, "incidents", params={"company": fresh})
+        assert answer.status_code == 405 and answer.json()["error"], method
+    for action in ([], {}, 7):
+        made = admin.post(
+            "executors", json={"company": fresh, "action": action, "url": "https://hooks.example/x"}
+        )
+        assert made.status_code == 400 and made.json()["field"] == "action", action
 
 
 # --- last: what the server logged

@@ -107,6 +107,16 @@ def test_sso_without_an_account_is_told_so_and_let_in_nowhere(world, app) -> Non
     assert [b for b in at.button if b.label == "Sign out of single sign-on"]
 
 
+def test_sso_with_an_unverified_email_is_let_in_nowhere(world, app) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets = SSO
+    at.user = {"is_logged_in": True, "email": f"{account_name(world[0], 'lead')}@calmops.example",
+               "email_verified": False}  # fmt: skip
+    at.run()
+    assert not at.exception, at.exception
+    assert "Health ·" not in texts(at) and "no email given" in texts(at)
+
+
 def test_sign_in_helper_lands_on_the_page_asked_for(world, app) -> None:
     at = sign_in(app(world[0], page="pages/rules.py", role=None), account_name(world[0], "viewer"))
     assert "Rules ·" in texts(at)

@@ -82,7 +82,8 @@ def test_accounts_hold_a_role_per_company_and_only_admins_manage_them(cur) -> No
         accounts.add_user(cur, name="eve", company=None, role="admin", actor=acme_admin)
     with pytest.raises(Forbidden):
         accounts.add_user(cur, name="eve", company="acme", role="viewer", actor=person("lee", "lead", "acme"))
-    for bad, field in ((dict(name="x"), "name"), (dict(role="king"), "role"), (dict(email="nope"), "email"),
+    for bad, field in ((dict(name="x"), "name"), (dict(role="king"), "role"), (dict(role="ingest"), "role"),
+                       (dict(email="nope"), "email"),
                        (dict(password="short"), "password")):  # fmt: skip
         with pytest.raises(Invalid) as err:
             accounts.add_user(
