@@ -102,6 +102,15 @@ def check_channel(value: object) -> str:
     return str(value)
 
 
+def masked(url: str | None) -> str | None:
+    """A webhook URL with its secret part hidden (``https://hooks.slack.com/…``): what an audit row or
+    a reader who may not manage channels sees; Slack-style URLs carry their credential in the path."""
+    if not url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/…" if rest else "…"
+
+
 def set_channel(cur: Cursor, *, company: object, channel: object, url: object, actor: Identity) -> dict:
     """Set (or, with an empty ``url``, remove) a company's webhook for one channel; one transaction,
     audited. Answers ``{"company", "channel", "url"}`` (``url`` None once removed)."""
@@ -131,7 +140,7 @@ def set_channel(cur: Cursor, *, company: object, channel: object, url: object, a
             audit(
                 cur, company=slug, ts=now, actor=who, action="notification_channel.set",
                 entity="notification_channel", entity_id=name,
-                before={"url": before[0]} if before else None, after={"url": address},
+                before={"url": masked(before[0])} if before else None, after={"url": masked(address)},
             )  # fmt: skip
         return {"company": slug, "channel": name, "url": address}
 

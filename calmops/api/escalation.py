@@ -144,11 +144,12 @@ def _notifications(request: Request) -> dict:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= notify.LIST_MAX:
         raise ApiError(400, f"limit must be a whole number from 1 to {notify.LIST_MAX}", "limit")
     cur = cursor()
-    return {
-        "channels": notify.channels(cur, company=company),
-        "notifications": [n.to_json() for n in notify.recent(cur, company=company, limit=int(raw))],
-        "next": None,
-    }
+    channels = notify.channels(cur, company=company)
+    sent = [n.to_json() for n in notify.recent(cur, company=company, limit=int(raw))]
+    if not identity(request).can(Permission.ADMINISTER, company):  # webhook URLs are credentials
+        channels = [{**c, "url": notify.masked(c.get("url"))} for c in channels]
+        sent = [{**n, "url": notify.masked(n.get("url"))} for n in sent]
+    return {"channels": channels, "notifications": sent, "next": None}
 
 
 @endpoint

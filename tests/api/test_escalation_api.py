@@ -211,6 +211,16 @@ def test_notifications_are_sent_to_the_configured_webhooks(live_server, receiver
     texts = [b["text"] for b in receiver.bodies]
     assert any("Customers cannot pay" in t and f"id={incident_id}" in t for t in texts)
     assert all(set(b) == {"text"} for b in receiver.bodies)
+    # a webhook URL is a credential: a viewer and the audit log see only where it points
+    secret_part = "/" + receiver.url.split("://", 1)[1].split("/", 1)[1]  # "/hook"
+    notifications = api(live_server, "notifications")
+    seen = as_(live_server, company, "viewer").get(notifications, params={"company": company})
+    assert seen.ok and secret_part not in seen.text and "/…" in seen.text
+    assert receiver.url in admin.get(notifications, params={"company": company}).text
+    audit = admin.get(
+        api(live_server, "audit"), params={"company": company, "action": "notification_channel"}
+    )
+    assert audit.ok and audit.json()["audit"] and secret_part not in audit.text
 
 
 def test_customer_message_over_http(live_server, receiver) -> None:
