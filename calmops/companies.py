@@ -28,7 +28,6 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 NAME_MAX = 200
 DESCRIPTION_MAX = 2000
-ACTOR_MAX = 200
 KINDS = ", ".join(k.value for k in ServiceKind)
 T = TypeVar("T")
 
@@ -109,13 +108,6 @@ def check_text(value: object, *, field: str, required: bool = True, limit: int =
     if len(value) > limit:
         raise InvalidError(f"{field} is longer than {limit} characters", field)
     return value
-
-
-def check_actor(value: object, *, default: str = "api") -> str:
-    """Who is writing: the body's ``actor`` until accounts exist (CONTRACT.md), else ``default``."""
-    if value is None:
-        return default
-    return check_text(value, field="actor", limit=ACTOR_MAX)
 
 
 def create_company(cur: Cursor, *, company: str, name: str, now: datetime | None = None) -> Company:
