@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from calmops import clock, companies
@@ -252,6 +253,116 @@ def file_name(data: dict, fmt: str) -> str:
     return f"calmops-period-{data['company']['company']}-{stamp(p['since'])}-{stamp(p['until'])}.{fmt}"
 
 
+# --- the tables every format shows
+
+
+BREAKDOWNS = (("by_pattern", "By pattern"), ("by_service", "By service"), ("by_severity", "By severity"))
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the period report, the same in Markdown, HTML and PDF."""
+
+    key: str  # what it shows: a breakdown, "trend", "actions", "escalations", "proposals", "incidents"
+    title: str
+    head: list[str]
+    rows: list[list[object]]
+    widths: tuple[float, ...]  # the PDF's relative column widths
+
+
+def tables(data: dict) -> list[Table]:
+    """The report's tables in order: the breakdowns, the trend, actions, escalations, proposals and
+    the incidents themselves."""
+    bucket = data["period"]["bucket"]
+    out = [
+        Table(
+            key,
+            f"Incidents {title.lower()}",
+            ["", "Incidents"],
+            [[r["key"], r["count"]] for r in data[key]],
+            (3, 1),
+        )
+        for key, title in BREAKDOWNS
+    ]
+    out.append(
+        Table(
+            "trend",
+            f"Trend (per {bucket})",
+            [bucket.capitalize(), "Incidents", "Median time to acknowledge", "Median time to resolve"],
+            [
+                [r["bucket"], r["incidents"], duration(r["median_tta_s"]), duration(r["median_ttr_s"])]
+                for r in data["trend"]
+            ],
+            (1, 1, 1, 1),
+        )
+    )
+    out.append(
+        Table(
+            "actions",
+            "Automatic actions",
+            ["Action", "Attempts", "Succeeded", "Failed", "Skipped", "Effective", "No effect", "Worse"],
+            [
+                [
+                    a["action"],
+                    a["attempts"],
+                    a["succeeded"],
+                    a["failed"],
+                    a["skipped"],
+                    a["effective"],
+                    a["no_effect"],
+                    a["worse"],
+                ]
+                for a in data["actions"]
+            ],
+            (2.4, 1, 1, 1, 1, 1, 1, 1),
+        )
+    )
+    out.append(
+        Table(
+            "escalations",
+            f"Escalations ({data['escalations']['count']})",
+            ["Reason", "Count"],
+            [[r["reason"], r["count"]] for r in data["escalations"]["reasons"]],
+            (6, 1),
+        )
+    )
+    out.append(
+        Table(
+            "proposals",
+            "Open threshold proposals",
+            ["Incident", "Rule", "Proposal"],
+            [
+                [f"#{x['incident_id']} {words(x['incident_title'])}", x["rule"], x["text"]]
+                for x in data["proposals"]
+            ],
+            (2, 2, 5),
+        )
+    )
+    out.append(
+        Table(
+            "incidents",
+            "Incidents",
+            ["#", "Title", "Service", "Severity", "Status", "Pattern", "Started", "TTA", "TTR"],
+            [
+                [
+                    i["id"],
+                    i["title"],
+                    i["service"],
+                    i["severity"],
+                    i["status"],
+                    i["pattern"],
+                    when(i["started_at"]),
+                    duration(i["time_to_acknowledge_s"]),
+                    duration(i["time_to_resolve_s"]),
+                ]
+                for i in data["incidents"]
+            ],
+            (0.7, 3, 1.4, 1.1, 1.2, 1.6, 1.8, 1, 1),
+        )
+    )
+    return out
+
+
 # --- Markdown
 
 
@@ -298,76 +409,8 @@ def to_markdown(data: dict) -> str:
             ],
         ),
     ]
-    for title, key in (
-        ("By pattern", "by_pattern"),
-        ("By service", "by_service"),
-        ("By severity", "by_severity"),
-    ):
-        lines += [
-            f"## Incidents {title.lower()}",
-            "",
-            *_md_table(["", "Incidents"], [[r["key"], r["count"]] for r in data[key]]),
-        ]
-    lines += [
-        f"## Trend (per {p['bucket']})",
-        "",
-        *_md_table(
-            [p["bucket"].capitalize(), "Incidents", "Median time to acknowledge", "Median time to resolve"],
-            [
-                [r["bucket"], r["incidents"], duration(r["median_tta_s"]), duration(r["median_ttr_s"])]
-                for r in data["trend"]
-            ],
-        ),
-        "## Automatic actions",
-        "",
-        *_md_table(
-            ["Action", "Attempts", "Succeeded", "Failed", "Skipped", "Effective", "No effect", "Worse"],
-            [
-                [
-                    a["action"],
-                    a["attempts"],
-                    a["succeeded"],
-                    a["failed"],
-                    a["skipped"],
-                    a["effective"],
-                    a["no_effect"],
-                    a["worse"],
-                ]
-                for a in data["actions"]
-            ],
-        ),
-        f"## Escalations ({data['escalations']['count']})",
-        "",
-        *_md_table(["Reason", "Count"], [[r["reason"], r["count"]] for r in data["escalations"]["reasons"]]),
-        "## Open threshold proposals",
-        "",
-        *_md_table(
-            ["Incident", "Rule", "Proposal"],
-            [
-                [f"#{x['incident_id']} {words(x['incident_title'])}", x["rule"], x["text"]]
-                for x in data["proposals"]
-            ],
-        ),
-        "## Incidents",
-        "",
-        *_md_table(
-            ["#", "Title", "Service", "Severity", "Status", "Pattern", "Started", "TTA", "TTR"],
-            [
-                [
-                    i["id"],
-                    i["title"],
-                    i["service"],
-                    i["severity"],
-                    i["status"],
-                    i["pattern"],
-                    when(i["started_at"]),
-                    duration(i["time_to_acknowledge_s"]),
-                    duration(i["time_to_resolve_s"]),
-                ]
-                for i in data["incidents"]
-            ],
-        ),
-    ]
+    for table in tables(data):
+        lines += [f"## {md(table.title)}", "", *_md_table(table.head, table.rows)]
     return "\n".join(lines)
 
 
@@ -479,71 +522,13 @@ def to_html(data: dict) -> str:
         f"{_esc(when(data['generated_at']))}</p>",
         f"<div class='tiles'>{tiles}</div>",
     ]
-    for title, key in (
-        ("By pattern", "by_pattern"),
-        ("By service", "by_service"),
-        ("By severity", "by_severity"),
-    ):
+    for table in tables(data):
         parts += [
-            f"<h2>Incidents {title.lower()}</h2>",
-            divs.get(key, ""),
-            _html_table(["", "Incidents"], [[r["key"], r["count"]] for r in data[key]]),
+            f"<h2>{_esc(table.title)}</h2>",
+            divs.get(table.key, ""),
+            _html_table(table.head, table.rows),
         ]
     parts += [
-        f"<h2>Trend (per {html.escape(p['bucket'])})</h2>",
-        divs.get("trend", ""),
-        _html_table(
-            [p["bucket"].capitalize(), "Incidents", "Median time to acknowledge", "Median time to resolve"],
-            [
-                [r["bucket"], r["incidents"], duration(r["median_tta_s"]), duration(r["median_ttr_s"])]
-                for r in data["trend"]
-            ],
-        ),
-        "<h2>Automatic actions</h2>",
-        _html_table(
-            ["Action", "Attempts", "Succeeded", "Failed", "Skipped", "Effective", "No effect", "Worse"],
-            [
-                [
-                    a["action"],
-                    a["attempts"],
-                    a["succeeded"],
-                    a["failed"],
-                    a["skipped"],
-                    a["effective"],
-                    a["no_effect"],
-                    a["worse"],
-                ]
-                for a in data["actions"]
-            ],
-        ),
-        f"<h2>Escalations ({data['escalations']['count']})</h2>",
-        _html_table(["Reason", "Count"], [[r["reason"], r["count"]] for r in data["escalations"]["reasons"]]),
-        "<h2>Open threshold proposals</h2>",
-        _html_table(
-            ["Incident", "Rule", "Proposal"],
-            [
-                [f"#{x['incident_id']} {words(x['incident_title'])}", x["rule"], x["text"]]
-                for x in data["proposals"]
-            ],
-        ),
-        "<h2>Incidents</h2>",
-        _html_table(
-            ["#", "Title", "Service", "Severity", "Status", "Pattern", "Started", "TTA", "TTR"],
-            [
-                [
-                    i["id"],
-                    i["title"],
-                    i["service"],
-                    i["severity"],
-                    i["status"],
-                    i["pattern"],
-                    when(i["started_at"]),
-                    duration(i["time_to_acknowledge_s"]),
-                    duration(i["time_to_resolve_s"]),
-                ]
-                for i in data["incidents"]
-            ],
-        ),
         "<script>",
         *(
             f"Plotly.newPlot('chart-{key}', {_script_json(fig['data'])}, {_script_json(fig['layout'])},"
@@ -583,90 +568,29 @@ def to_pdf(data: dict, progress: Progress = quiet) -> bytes:
     progress(0.1, "drawing the charts")
     doc.heading("Incidents by pattern, service and severity")
     doc.picture(
-        bars_png(
-            [
-                (f"by {key[3:]}", [(r["key"], r["count"]) for r in data[key]])
-                for key in ("by_pattern", "by_service", "by_severity")
-            ]
-        )
+        bars_png([(title.lower(), [(r["key"], r["count"]) for r in data[key]]) for key, title in BREAKDOWNS])
     )
-    doc.heading(f"Trend (per {p['bucket']})")
-    if data["trend"]:
-        xs = [r["bucket"] for r in data["trend"]]
-        doc.picture(
-            line_png(
-                "Median time to acknowledge and to resolve",
-                xs,
-                {
-                    "to acknowledge": [
-                        None if r["median_tta_s"] is None else r["median_tta_s"] / 60 for r in data["trend"]
-                    ],
-                    "to resolve": [
-                        None if r["median_ttr_s"] is None else r["median_ttr_s"] / 60 for r in data["trend"]
-                    ],
-                },
-                unit="minutes",
-            )
-        )
     progress(0.6, "laying out the pages")
-    doc.table(
-        (p["bucket"].capitalize(), "Incidents", "Median TTA", "Median TTR"),
-        [
-            (r["bucket"], r["incidents"], duration(r["median_tta_s"]), duration(r["median_ttr_s"]))
-            for r in data["trend"]
-        ],
-        (1, 1, 1, 1),
-    )
-    doc.heading("Automatic actions")
-    doc.table(
-        ("Action", "Attempts", "Succeeded", "Failed", "Skipped", "Effective", "No effect", "Worse"),
-        [
-            (
-                a["action"],
-                a["attempts"],
-                a["succeeded"],
-                a["failed"],
-                a["skipped"],
-                a["effective"],
-                a["no_effect"],
-                a["worse"],
-            )
-            for a in data["actions"]
-        ],
-        (2.4, 1, 1, 1, 1, 1, 1, 1),
-    )
-    doc.heading(f"Escalations ({data['escalations']['count']})")
-    doc.table(
-        ("Reason", "Count"), [(r["reason"], r["count"]) for r in data["escalations"]["reasons"]], (6, 1)
-    )
-    doc.heading("Open threshold proposals")
-    doc.table(
-        ("Incident", "Rule", "Proposal"),
-        [
-            (f"#{x['incident_id']} {words(x['incident_title'])}", x["rule"], x["text"])
-            for x in data["proposals"]
-        ],
-        (2, 2, 5),
-    )
-    doc.heading("Incidents")
-    doc.table(
-        ("#", "Title", "Service", "Severity", "Status", "Pattern", "Started", "TTA", "TTR"),
-        [
-            (
-                i["id"],
-                i["title"],
-                i["service"],
-                i["severity"],
-                i["status"],
-                i["pattern"],
-                when(i["started_at"]),
-                duration(i["time_to_acknowledge_s"]),
-                duration(i["time_to_resolve_s"]),
-            )
-            for i in data["incidents"]
-        ],
-        (0.7, 3, 1.4, 1.1, 1.2, 1.6, 1.8, 1, 1),
-    )
+    breakdowns = {key for key, _ in BREAKDOWNS}
+    for table in tables(data):
+        if table.key in breakdowns:
+            continue  # drawn above as bars
+        doc.heading(table.title)
+        if table.key == "trend" and data["trend"]:
+            doc.picture(
+                line_png(
+                    "Median time to acknowledge and to resolve",
+                    [r["bucket"] for r in data["trend"]],
+                    {
+                        "to acknowledge": [None if r["median_tta_s"] is None else r["median_tta_s"] / 60
+                                           for r in data["trend"]],
+                        "to resolve": [None if r["median_ttr_s"] is None else r["median_ttr_s"] / 60
+                                       for r in data["trend"]],
+                    },
+                    unit="minutes",
+                )
+            )  # fmt: skip
+        doc.table(table.head, table.rows, table.widths)
     return doc.output_bytes()
 
 
