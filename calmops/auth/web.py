@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from calmops.auth import service, tickets
 
 COOKIE = "calmops_session"
+XSRF_COOKIE = "_streamlit_xsrf"  # Streamlit's own: its token tells one browser from another
 SESSION_PATH = "/auth/session"
 SIGNOUT_PATH = "/auth/signout"
 MAX_AGE_S = int(service.SESSION_TTL.total_seconds())
@@ -37,7 +38,8 @@ def _secure(request: Request) -> bool:
 
 async def set_session(request: Request) -> Response:
     """Redeem ``?ticket=`` and hand its session to the browser as an HttpOnly cookie."""
-    value = tickets.redeem(request.query_params.get("ticket"))
+    browser = tickets.browser_token(request.cookies.get(XSRF_COOKIE))
+    value = tickets.redeem(request.query_params.get("ticket"), browser=browser)
     response = _pixel()
     if value is not None:
         response.set_cookie(

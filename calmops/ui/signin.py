@@ -17,7 +17,7 @@ import streamlit as st
 
 from calmops.auth import Identity, tickets
 from calmops.auth import service as accounts
-from calmops.auth.web import COOKIE, SESSION_PATH, SIGNOUT_PATH
+from calmops.auth.web import COOKIE, SESSION_PATH, SIGNOUT_PATH, XSRF_COOKIE
 from calmops.errors import WorkflowError
 from calmops.store import cursor
 from calmops.store.db import Cursor
@@ -47,6 +47,14 @@ def _browser_cookie() -> str | None:
     except Exception:
         found = None
     return found if isinstance(found, str) else None
+
+
+def _browser() -> bytes | None:
+    """This browser's Streamlit XSRF token: the session's ticket opens in this browser only."""
+    try:
+        return tickets.browser_token(st.context.cookies.get(XSRF_COOKIE))
+    except Exception:
+        return None
 
 
 def _auth_section() -> Mapping:
@@ -136,7 +144,7 @@ def cookie_beacon() -> None:
         st.session_state.pop(TICKET_KEY, None)
         return
     if state == "gone":  # the image never loaded in time: one more chance
-        ticket = st.session_state[TICKET_KEY] = tickets.issue(session)
+        ticket = st.session_state[TICKET_KEY] = tickets.issue(session, browser=_browser())
     with st.sidebar:
         _beacon(f"{SESSION_PATH}?ticket={ticket}")
 
@@ -151,7 +159,7 @@ def _submit(cur: Cursor, name: str, password: str) -> str | None:
         return exc.message[:1].upper() + exc.message[1:] + "."
     st.session_state.pop(SIGNED_OUT_KEY, None)
     st.session_state[SESSION_KEY] = session
-    st.session_state[TICKET_KEY] = tickets.issue(session)
+    st.session_state[TICKET_KEY] = tickets.issue(session, browser=_browser())
     st.session_state[IDENTITY_KEY] = found
     st.rerun()
     return None

@@ -51,3 +51,25 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_the_session(live_server) ->
     log = live_server.log_path.read_text()
     assert "calmops-demo" not in log and cookie["value"] not in log  # no password, no session in a log
     assert cookie["value"].split(".")[0] not in log
+
+
+def test_the_session_ticket_opens_only_in_the_browser_that_signed_in(live_server) -> None:
+    import requests
+
+    with browser_page() as page:
+        page.route("**/auth/session?*", lambda route: route.abort())  # keep the ticket unspent
+        page.goto(f"{live_server.url}/", timeout=60_000)
+        page.get_by_role("textbox", name="Name").fill("bluebird-viewer")
+        page.get_by_role("textbox", name="Password").fill("calmops-demo")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
+        beacon = page.locator("img[src*='/auth/session?ticket=']").first
+        beacon.wait_for(state="attached", timeout=30_000)
+        url = live_server.url + beacon.get_attribute("src")
+        xsrf = next(c["value"] for c in page.context.cookies() if c["name"] == "_streamlit_xsrf")
+    elsewhere = requests.get(url, timeout=10)  # the link handed to another browser
+    assert elsewhere.ok and SESSION_COOKIE not in elsewhere.cookies
+    other = requests.get(url, cookies={"_streamlit_xsrf": "2|00000000|" + "ab" * 16 + "|1"}, timeout=10)
+    assert SESSION_COOKIE not in other.cookies
+    mine = requests.get(url, cookies={"_streamlit_xsrf": xsrf}, timeout=10)  # the browser that signed in
+    assert SESSION_COOKIE in mine.cookies
