@@ -114,25 +114,23 @@ def _print_accounts(path: Path) -> None:
     without the demo world, or one a server holds open."""
     import duckdb
 
+    from calmops.auth import service as accounts
+    from calmops.cli_accounts import roles_text
     from calmops.demo.accounts import PASSWORD
+    from calmops.demo.records import load_params
 
     if not path.exists():
         return
     try:
         with duckdb.connect(str(path), read_only=True) as con:
-            if not con.execute("SELECT count(*) FROM store_state WHERE key = 'demo_world'").fetchall()[0][0]:
+            if load_params(con) is None:
                 return
-            rows = con.execute(
-                """SELECT u.name, string_agg(r.role || ' in ' || coalesce(r.company, 'every company'), ', '
-                                             ORDER BY r.company)
-                   FROM users u JOIN user_roles r ON r.user_id = u.id WHERE u.disabled_at IS NULL
-                   GROUP BY u.name ORDER BY u.name"""
-            ).fetchall()
+            users = [u for u in accounts.list_users(con) if not u.disabled and u.roles]
     except duckdb.Error:
         return
     print(f"Demo accounts (password {PASSWORD!r}; the demo world only):", file=sys.stderr)
-    for name, roles in rows:
-        print(f"  {name:<20} {roles}", file=sys.stderr)
+    for user in users:
+        print(f"  {user.name:<20} {roles_text(user.to_json()['roles'])}", file=sys.stderr)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -363,13 +361,8 @@ def _offline(work: Callable[[Cursor], object]) -> object:
         raise CommandError(exc.message, exc.field) from None
     except (companies.UnknownCompanyError, companies.NotFoundError, companies.AlreadyExistsError) as exc:
         raise CommandError(str(exc)) from None
-    except WorkflowError as exc:
+    except WorkflowError as exc:  # the workflow's refusals, and the API helpers' (ApiError)
         raise CommandError(exc.message, exc.field) from None
-    except Exception as exc:  # the API's own refusal, when ``work`` borrowed an API helper
-        api = sys.modules.get("calmops.api.common")
-        if api is not None and isinstance(exc, api.ApiError):
-            raise CommandError(exc.error, exc.field) from None
-        raise
     finally:
         close_db()
 

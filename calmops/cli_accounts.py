@@ -34,6 +34,11 @@ def _where(company: str | None) -> str:
     return "every company" if company in (None, "*") else company
 
 
+def roles_text(roles: dict[str, str]) -> str:
+    """``lead in bluebird-logistics, operator in cedar-couriers`` (``*``: every company)."""
+    return ", ".join(f"{role} in {_where(company)}" for company, role in roles.items())
+
+
 def _ask_password(args: argparse.Namespace) -> str | None:
     """A password typed twice at a terminal; None (generate one) when asked to or not at a terminal."""
     if args.generate_password or not sys.stdin.isatty():
@@ -84,7 +89,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     except CommandError as exc:
         return _refused(exc)
     for user in users:
-        roles = ", ".join(f"{role} in {_where(c)}" for c, role in user["roles"].items())
+        roles = roles_text(user["roles"])
         state = " (disabled)" if user.get("disabled") else ""
         email = f" · {user['email']}" if user.get("email") else ""
         print(f"{user['name']}{state}: {roles or 'no role'}{email}")

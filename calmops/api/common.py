@@ -27,14 +27,15 @@ IGNORED_FIELDS = ("actor",)
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-class ApiError(Exception):
-    """A client's mistake: answered with its status and ``{"error", "field"?}``, never a 5xx."""
+class ApiError(WorkflowError):
+    """A client's mistake found by the HTTP layer: answered with its status and ``{"error",
+    "field"?}``, never a 5xx. A kind of ``WorkflowError``, so the CLI, which borrows some API
+    helpers when it works on the store, reports it like any other refusal."""
 
     def __init__(self, status: int, error: str, field: str | None = None) -> None:
-        super().__init__(error)
+        super().__init__(error, field=field)
         self.status = status
         self.error = error
-        self.field = field
 
     def response(self) -> JSONResponse:
         body = {"error": self.error}

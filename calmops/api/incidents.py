@@ -87,19 +87,22 @@ def query_time(request: Request, name: str):
         raise ApiError(400, str(exc), name) from None
 
 
+def list_filters(request: Request) -> dict:
+    """The list's filters from the query string (the page of the list and its CSV export alike)."""
+    return {
+        "status": _enum_list(request, "status", IncidentStatus),
+        "severity": _enum_list(request, "severity", Severity),
+        "service": service_param(request),
+        "since": query_time(request, "since"),
+        "until": query_time(request, "until"),
+    }
+
+
 def _list(request: Request) -> dict:
     company = require_company(request)
     limit, after = page(request)
     found = incidents.list_incidents(
-        cursor(),
-        company=company,
-        status=_enum_list(request, "status", IncidentStatus),
-        severity=_enum_list(request, "severity", Severity),
-        service=service_param(request),
-        since=query_time(request, "since"),
-        until=query_time(request, "until"),
-        limit=limit + 1,
-        before_id=id_cursor(after),
+        cursor(), company=company, **list_filters(request), limit=limit + 1, before_id=id_cursor(after)
     )
     found, nxt = one_page(found, limit, lambda s: s.id)
     briefs = agent.headlines(cursor(), company=company, incident_ids=[s.id for s in found])

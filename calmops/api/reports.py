@@ -12,11 +12,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from calmops import agent, incidents, reports
-from calmops.api.common import ApiError, endpoint, in_store, require_company, service_param
-from calmops.api.incidents import _enum_list, incidents_page, query_time, summary_json
+from calmops.api.common import ApiError, endpoint, in_store, require_company
+from calmops.api.incidents import incidents_page, list_filters, summary_json
 from calmops.csvcells import cell
 from calmops.store import cursor
-from calmops.vocabulary import IncidentStatus, Severity
 
 CSV_COLUMNS = ("id", "title", "service", "severity", "status", "started_at", "detected_at", "resolved_at",
                "assignee", "flags", "pattern", "summary", "recommendation")  # fmt: skip
@@ -55,16 +54,7 @@ def incidents_csv(rows: list[dict]) -> str:
 def _all(request: Request) -> tuple[str, str]:
     """Every incident the list's filters match (an export, not a page: up to 10,000), newest first."""
     company = require_company(request)
-    found = incidents.list_incidents(
-        cursor(),
-        company=company,
-        status=_enum_list(request, "status", IncidentStatus),
-        severity=_enum_list(request, "severity", Severity),
-        service=service_param(request),
-        since=query_time(request, "since"),
-        until=query_time(request, "until"),
-        limit=CSV_MAX,
-    )
+    found = incidents.list_incidents(cursor(), company=company, **list_filters(request), limit=CSV_MAX)
     briefs = agent.headlines(cursor(), company=company, incident_ids=[s.id for s in found])
     rows = []
     for s in found:

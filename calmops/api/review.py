@@ -76,28 +76,29 @@ async def get_review(request: Request) -> JSONResponse:
     return await answer(lambda: review.get_review(cursor(), company=company, incident_id=incident_id))()
 
 
-@endpoint
-async def post_review(request: Request) -> JSONResponse:
+async def _incident_write(
+    request: Request, fields: tuple[str, ...], permission: Permission, write
+) -> JSONResponse:
+    """A write on one incident's review: the body's ``fields``, checked against ``permission``,
+    handed to ``write`` with the incident and the caller."""
     body = await json_object(request)
-    company = await in_store(body_company, request, body, REVIEW_FIELDS, Permission.RESPOND)
+    company = await in_store(body_company, request, body, fields, permission)
     incident_id = _incident_id(request, company)
-    args = {name: body.get(name) for name in REVIEW_FIELDS}
+    args = {name: body.get(name) for name in fields}
     actor = identity(request)
     return await answer(
-        lambda: review.save_review(get_db(), company=company, incident_id=incident_id, actor=actor, **args)
+        lambda: write(get_db(), company=company, incident_id=incident_id, actor=actor, **args)
     )()
+
+
+@endpoint
+async def post_review(request: Request) -> JSONResponse:
+    return await _incident_write(request, REVIEW_FIELDS, Permission.RESPOND, review.save_review)
 
 
 @endpoint
 async def post_apply(request: Request) -> JSONResponse:
-    body = await json_object(request)
-    company = await in_store(body_company, request, body, APPLY_FIELDS, Permission.TUNE)
-    incident_id = _incident_id(request, company)
-    args = {name: body.get(name) for name in APPLY_FIELDS}
-    actor = identity(request)
-    return await answer(
-        lambda: review.apply_proposal(get_db(), company=company, incident_id=incident_id, actor=actor, **args)
-    )()
+    return await _incident_write(request, APPLY_FIELDS, Permission.TUNE, review.apply_proposal)
 
 
 @endpoint
